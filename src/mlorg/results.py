@@ -1,0 +1,227 @@
+"""Tidy results: frames from one run, metrics as pure functions of them, replications with 95% intervals.
+
+``simulate(scenario, seed)`` runs once and returns a :class:`RunResult` of DataFrames;
+``replicate(scenario, n, seed)`` runs n replications (replication r uses the same named random streams
+in every scenario, so two scenarios compared at one seed share their random draws) and summarises each
+metric as a mean with a Student-t 95% confidence interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mlorg.scenario import ACTIVITIES, ROLES, Scenario
+from mlorg.sim import HOURS_PER_DAY, HOURS_PER_WEEK, HOURS_PER_YEAR, SimOutput, run_once
+
+TIME_ACTIVITIES = (*ACTIVITIES, "idle")
+EVENT_COLUMNS = ["time_hours", "event", "model_id", "worker_id", "detail"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One replication as tidy frames, plus the figures that need the raw run."""
+
+    scenario: Scenario
+    seed: int
+    replication: int
+    events: pd.DataFrame  # one row per event: time_hours, event, model_id, worker_id, detail
+    models: pd.DataFrame  # one row per trained model
+    timeseries: pd.DataFrame  # one row per simulated week, levels at the start of the week
+    time_use: pd.DataFrame  # one row per role × activity: hours and share of the role's time
+    level_means: dict[str, float]  # time-weighted means of each level over the whole run
+    extras: dict[str, float]  # staff cost, unmet toil, live model-years, event count
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return metrics(self)
+
+
+def simulate(scenario: Scenario, seed: int = 0, replication: int = 0) -> RunResult:
+    """Run one replication and return it as tidy frames."""
+    return to_frames(run_once(scenario, seed, replication))
+
+
+def to_frames(out: SimOutput) -> RunResult:
+    horizon = out.horizon
+    events = pd.DataFrame.from_records(out.events, columns=EVENT_COLUMNS)
+    models = _models_frame(out)
+    weeks = np.arange(0.0, horizon, HOURS_PER_WEEK)
+    series = {"day": weeks / HOURS_PER_DAY}
+    for name, level in out.levels.items():
+        series[name] = level.at(weeks)
+    for column, event_times in (("trained_cum", models["trained_day"]), ("shipped_cum", models["live_day"]),
+                                ("abandoned_cum", models["abandoned_day"])):
+        times = np.sort(event_times.dropna().to_numpy()) * HOURS_PER_DAY
+        series[column] = np.searchsorted(times, weeks, side="right")
+    timeseries = pd.DataFrame(series)
+    time_use = _time_use_frame(out)
+    level_means = {name: level.mean(0.0, horizon) for name, level in out.levels.items()}
+    staff_cost = sum(out.levels[f"headcount_{role}"].integral(0.0, horizon) / HOURS_PER_YEAR
+                     * getattr(out.scenario.costs, role) for role in ROLES)
+    extras = {
+        "staff_cost_usd": staff_cost,
+        "toil_unmet_hours": out.toil_unmet_hours,
+        "live_model_years": out.levels["models_live"].integral(0.0, horizon) / HOURS_PER_YEAR,
+        "deploys": float(len(out.deploys)),
+        "event_count": float(out.event_count),
+    }
+    return RunResult(out.scenario, out.seed, out.replication, events, models, timeseries, time_use,
+                     level_means, extras)
+
+
+def _models_frame(out: SimOutput) -> pd.DataFrame:
+    rows = [(m.id, m.trained_at, m.trained_by, m.live_at, m.abandoned_at, m.retired_at, m.versions_live)
+            for m in out.models]
+    frame = pd.DataFrame.from_records(rows, columns=["model_id", "trained_at", "trained_by", "live_at",
+                                                     "abandoned_at", "retired_at", "versions_live"])
+    for column in ("trained", "live", "abandoned", "retired"):
+        frame[f"{column}_day"] = frame.pop(f"{column}_at") / HOURS_PER_DAY
+    frame["ttp_days"] = frame["live_day"] - frame["trained_day"]
+    status = np.select([frame["retired_day"].notna(), frame["live_day"].notna(), frame["abandoned_day"].notna()],
+                       ["retired", "live", "abandoned"], default="waiting")
+    frame["status_end"] = status
+    return frame
+
+
+def _time_use_frame(out: SimOutput) -> pd.DataFrame:
+    rows = []
+    for role in ROLES:
+        total = sum(out.role_hours[role].values())
+        for activity in TIME_ACTIVITIES:
+            hours = out.role_hours[role][activity]
+            rows.append((role, activity, hours, hours / total if total > 0 else math.nan))
+    return pd.DataFrame.from_records(rows, columns=["role", "activity", "hours", "share"])
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+
+METRIC_DOCS: dict[str, str] = {
+    "ttp_days_median": "median days from trained to live, over new models shipped in the run",
+    "ttp_days_p90": "90th percentile of time-to-production (days)",
+    "ttp_days_mean": "mean time-to-production (days)",
+    "models_trained": "new models trained",
+    "models_shipped": "new models that went live",
+    "ship_share": "share of trained models that went live",
+    "models_live_end": "models live at the end",
+    "models_live_mean": "time-weighted mean of models live",
+    "backlog_end": "trained models neither live nor abandoned at the end",
+    "backlog_mean": "time-weighted mean backlog",
+    "models_abandoned": "trained models dropped after waiting too long (the wall of demos)",
+    "versions_deployed": "retrained versions that went live",
+    "deploys_per_model_year": "deploys (first and later versions) per live model-year",
+    "capabilities_built_end": "platform capabilities in place at the end",
+    "headcount_end": "people at the end",
+    "staff_cost_usd": "fully loaded staff cost over the run",
+    "toil_unmet_hours": "maintenance hours nobody had capacity for",
+}
+for _role in ROLES:
+    for _activity in TIME_ACTIVITIES:
+        METRIC_DOCS[f"time_share_{_role}_{_activity}"] = f"share of {_role} time spent on {_activity}"
+
+
+def metrics(run: RunResult) -> dict[str, float]:
+    """The headline figures of one run, all derived from its frames."""
+    models = run.models
+    shipped = models["ttp_days"].dropna()
+    trained = len(models)
+    status = models["status_end"].value_counts()
+    live_years = run.extras["live_model_years"]
+    out = {
+        "ttp_days_median": float(shipped.median()) if len(shipped) else math.nan,
+        "ttp_days_p90": float(shipped.quantile(0.9)) if len(shipped) else math.nan,
+        "ttp_days_mean": float(shipped.mean()) if len(shipped) else math.nan,
+        "models_trained": float(trained),
+        "models_shipped": float(len(shipped)),
+        "ship_share": len(shipped) / trained if trained else math.nan,
+        "models_live_end": float(status.get("live", 0)),
+        "models_live_mean": run.level_means["models_live"],
+        "backlog_end": float(status.get("waiting", 0)),
+        "backlog_mean": run.level_means["backlog"],
+        "models_abandoned": float(status.get("abandoned", 0)),
+        "versions_deployed": float(models["versions_live"].sum() - len(shipped)),
+        "deploys_per_model_year": run.extras["deploys"] / live_years if live_years > 0 else math.nan,
+        "capabilities_built_end": float(run.timeseries["capabilities_built"].iloc[-1])
+        if len(run.timeseries) else 0.0,
+        "headcount_end": float(sum(run.timeseries[f"headcount_{r}"].iloc[-1] for r in ROLES)),
+        "staff_cost_usd": run.extras["staff_cost_usd"],
+        "toil_unmet_hours": run.extras["toil_unmet_hours"],
+    }
+    shares = run.time_use.set_index(["role", "activity"])["share"]
+    for role in ROLES:
+        for activity in TIME_ACTIVITIES:
+            out[f"time_share_{role}_{activity}"] = float(shares[(role, activity)])
+    return out
+
+
+# ------------------------------------------------------------------------------------------ replication
+
+@dataclass(frozen=True)
+class Replications:
+    """n replications of one scenario: per-replication metrics and their summary."""
+
+    scenario: Scenario
+    seed: int
+    per_replication: pd.DataFrame  # one row per replication, one column per metric
+    runs: tuple[RunResult, ...]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return summarise(self.per_replication)
+
+    @property
+    def n(self) -> int:
+        return len(self.per_replication)
+
+
+def replicate(scenario: Scenario, n: int, seed: int = 0, *,
+              progress: Callable[[int, int], None] | None = None, keep_runs: bool = True) -> Replications:
+    """Run ``n`` independent replications (0 … n-1) of ``scenario`` from one seed."""
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_REPLICATIONS:
+        raise ValueError(f"replications: {n!r} is not allowed; must be an integer >= 1 and <= {MAX_REPLICATIONS}")
+    runs, rows = [], []
+    for r in range(n):
+        run = simulate(scenario, seed, r)
+        rows.append({"replication": r, **run.metrics})
+        if keep_runs:
+            runs.append(run)
+        if progress is not None:
+            progress(r + 1, n)
+    per_replication = pd.DataFrame(rows).set_index("replication")
+    return Replications(scenario, seed, per_replication, tuple(runs))
+
+
+MAX_REPLICATIONS = 1000
+
+
+def summarise(per_replication: pd.DataFrame) -> pd.DataFrame:
+    """Mean and Student-t 95% interval of each column, over the replications where it is defined."""
+    rows = []
+    for name in per_replication.columns:
+        values = per_replication[name].dropna().to_numpy(dtype=float)
+        rows.append({"metric": name, **mean_ci(values)})
+    return pd.DataFrame(rows).set_index("metric")
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> dict[str, float]:
+    n = len(values)
+    if n == 0:
+        return {"mean": math.nan, "ci95_low": math.nan, "ci95_high": math.nan, "n": 0}
+    mean = float(np.mean(values))
+    if n == 1:
+        return {"mean": mean, "ci95_low": math.nan, "ci95_high": math.nan, "n": 1}
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * np.std(values, ddof=1) / math.sqrt(n))
+    return {"mean": mean, "ci95_low": mean - half, "ci95_high": mean + half, "n": n}
+
+
+def compare(a: Replications, b: Replications) -> pd.DataFrame:
+    """Paired differences b − a per metric, with 95% intervals (valid because replications share streams)."""
+    if a.seed != b.seed or a.n != b.n:
+        raise ValueError("compare needs replications run with the same seed and count (common random numbers)")
+    diff = b.per_replication - a.per_replication
+    return summarise(diff)

@@ -1,0 +1,455 @@
+"""The scenario schema: typed, frozen, validated in one place.
+
+A scenario is a TOML file (see ``scenarios/``). Every field has a default, a unit and an allowed range,
+declared next to it with :func:`spec`; :func:`from_dict` walks the dataclasses, so a wrong value is
+reported with its dotted path, the value and what is allowed, and an unknown key with the closest
+known one. Upper limits keep a run from hanging or exhausting memory and say so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROLES = ("data_scientist", "ml_engineer", "platform_engineer")
+ACTIVITIES = ("research", "productionisation", "retraining", "toil", "platform")
+CAPABILITIES = ("feature_pipelines", "model_registry", "serving", "monitoring", "incident_process")
+DISTRIBUTIONS = ("exponential", "lognormal", "gamma", "deterministic")
+
+GUARD = "a limit that keeps one run from hanging or exhausting memory"
+
+
+class ScenarioError(ValueError):
+    """One or more invalid inputs; ``messages`` holds one readable line per problem."""
+
+    def __init__(self, messages: list[str] | str):
+        self.messages = [messages] if isinstance(messages, str) else list(messages)
+        super().__init__("\n".join(self.messages))
+
+
+def spec(default: Any = dataclasses.MISSING, *, unit: str = "", doc: str = "", lo: float | None = None,
+         hi: float | None = None, lo_open: bool = False, hi_reason: str = "", choices: tuple = (),
+         factory: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field with its unit, description and allowed range."""
+    meta = {"unit": unit, "doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_reason": hi_reason,
+            "choices": choices}
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# --------------------------------------------------------------------------------------------- schema
+
+@dataclass(frozen=True, kw_only=True)
+class Distribution:
+    """A positive random quantity given by its mean and coefficient of variation."""
+
+    dist: str = spec("lognormal", choices=DISTRIBUTIONS, doc="shape of the distribution")
+    mean: float = spec(1.0, lo=0.0, hi=1e6, hi_reason=GUARD, doc="mean, in the unit of the field")
+    cv: float = spec(0.5, lo=0.0, hi=10.0,
+                     doc="coefficient of variation (sd / mean); ignored by exponential (1) and deterministic (0)")
+
+
+def dist(kind: str, mean: float, cv: float = 0.5) -> Any:
+    return field(default_factory=lambda: Distribution(dist=kind, mean=mean, cv=cv))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hire:
+    day: float = spec(0.0, unit="days", lo=0.0, hi=36500, doc="simulated day the people start")
+    role: str = spec("ml_engineer", choices=ROLES, doc="role hired")
+    count: int = spec(1, lo=1, hi=5000, hi_reason=GUARD, doc="number of people")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Org:
+    data_scientists: int = spec(4, unit="people", lo=0, hi=5000, hi_reason=GUARD,
+                                doc="data scientists at day 0")
+    ml_engineers: int = spec(0, unit="people", lo=0, hi=5000, hi_reason=GUARD, doc="ML engineers at day 0")
+    platform_engineers: int = spec(0, unit="people", lo=0, hi=5000, hi_reason=GUARD,
+                                   doc="platform engineers at day 0")
+    productive_hours_per_week: float = spec(
+        32.0, unit="hours/week", lo=1.0, hi=168.0,
+        doc="hours a person works on project work per calendar week (40 h less meetings)")
+    hiring: tuple[Hire, ...] = spec(factory=tuple, doc="hiring plan: [[org.hiring]] day, role, count")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoleRates:
+    data_scientist: float = spec(0.0, unit="1/year", lo=0.0, hi=5.0, doc="annual attrition rate")
+    ml_engineer: float = spec(0.0, unit="1/year", lo=0.0, hi=5.0, doc="annual attrition rate")
+    platform_engineer: float = spec(0.0, unit="1/year", lo=0.0, hi=5.0, doc="annual attrition rate")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attrition:
+    annual_rate: RoleRates = field(default_factory=RoleRates)
+    backfill: bool = spec(True, doc="replace each leaver with a new hire")
+    time_to_hire_days: float = spec(60.0, unit="days", lo=0.0, hi=3650, doc="vacancy length before a backfill starts")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoleCosts:
+    data_scientist: float = spec(190_000.0, unit="USD/year", lo=0.0, hi=1e7, doc="fully loaded annual cost")
+    ml_engineer: float = spec(210_000.0, unit="USD/year", lo=0.0, hi=1e7, doc="fully loaded annual cost")
+    platform_engineer: float = spec(210_000.0, unit="USD/year", lo=0.0, hi=1e7, doc="fully loaded annual cost")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Skill:
+    """Efficiency of one role at each kind of work: 1 = a specialist's pace, 0 = never does it."""
+
+    research: float = spec(0.0, lo=0.0, hi=2.0, doc="efficiency at research (training new models)")
+    productionisation: float = spec(0.0, lo=0.0, hi=2.0, doc="efficiency at taking a trained model to production")
+    retraining: float = spec(0.0, lo=0.0, hi=2.0, doc="efficiency at retraining a live model")
+    toil: float = spec(0.0, lo=0.0, hi=2.0, doc="efficiency at per-model maintenance")
+    platform: float = spec(0.0, lo=0.0, hi=2.0, doc="efficiency at building platform capabilities")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Skills:
+    # DS and MLE skills overlap ~30% (DESIGN.md): a data scientist does production work at 0.3.
+    data_scientist: Skill = field(default_factory=lambda: Skill(
+        research=1.0, productionisation=0.3, retraining=1.0, toil=0.3, platform=0.0))
+    ml_engineer: Skill = field(default_factory=lambda: Skill(
+        research=0.0, productionisation=1.0, retraining=0.0, toil=1.0, platform=0.0))
+    platform_engineer: Skill = field(default_factory=lambda: Skill(
+        research=0.0, productionisation=0.0, retraining=0.0, toil=1.0, platform=1.0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    data_scientists_productionise: str = spec(
+        "when_no_ml_engineers", choices=("never", "when_no_ml_engineers", "always"),
+        doc="whether data scientists take trained models to production themselves")
+    data_scientist_max_production_share: float = spec(
+        0.12, lo=0.0, hi=1.0,
+        doc="largest share of a data scientist's time spent on production work (the rest is research)")
+    max_toil_share: float = spec(
+        0.9, lo=0.0, hi=0.99, doc="largest share of a role's capacity that toil may take; the rest of the "
+        "demand goes unmet")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Research:
+    # Productive data-scientist hours per trained model worth shipping (≈ 20 weeks). Spotify 2019 reports
+    # 14 weeks from defined problem to production, of which productionising was 2 weeks on their platform.
+    cycle_hours: Distribution = dist("lognormal", 640.0, 0.6)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Productionisation:
+    # Specialist hours to take one model to production with no platform capability.
+    effort_hours: Distribution = dist("lognormal", 48.0, 0.8)
+    version_effort_share: float = spec(
+        0.3, lo=0.0, hi=1.0, doc="effort to ship a retrained version, as a share of a new model's effort")
+    abandon_after_days: float = spec(
+        180.0, unit="days", lo=0.0, lo_open=True, hi=36500,
+        doc="a trained model still waiting for production work after this long is dropped (wall of demos)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deploy:
+    review_hours: Distribution = dist("lognormal", 48.0, 0.5)
+    release_every_days: float = spec(
+        7.0, unit="days", lo=0.0, hi=365,
+        doc="release-train cadence; a reviewed model goes live at the next release (0 = continuous)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lifecycle:
+    toil_hours_per_model_week: float = spec(
+        0.5, unit="hours/week", lo=0.0, hi=168, doc="maintenance of one live model with no platform")
+    retrain_every_days: float = spec(
+        180.0, unit="days", lo=0.0, hi=36500, doc="a live model asks for a new version this long after its "
+        "last deploy (0 = never retrained)")
+    retraining_effort_hours: Distribution = dist("lognormal", 40.0, 0.5)
+    lifetime_days: float = spec(
+        1095.0, unit="days", lo=0.0, hi=36500, doc="mean time a model stays live before retirement "
+        "(exponential; 0 = never retired)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capability:
+    built: bool = spec(False, doc="exists at day 0")
+    build_effort_hours: float = spec(800.0, unit="hours", lo=0.0, hi=1e6, hi_reason=GUARD,
+                                     doc="platform-engineer hours to build it")
+    effort_factor: float = spec(1.0, lo=0.0, hi=10, doc="multiplies productionisation effort once built")
+    toil_factor: float = spec(1.0, lo=0.0, hi=10, doc="multiplies per-model toil once built")
+    retraining_factor: float = spec(1.0, lo=0.0, hi=10, doc="multiplies retraining effort once built")
+    review_factor: float = spec(1.0, lo=0.0, hi=10, doc="multiplies the review wait once built")
+    upkeep_hours_per_week: float = spec(4.0, unit="hours/week", lo=0.0, hi=1e4,
+                                        doc="platform-team time to keep it running once built")
+
+
+def capability(**values: float) -> Any:
+    return field(default_factory=lambda: Capability(**{k: float(v) for k, v in values.items()}))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    # Default factors are planning assumptions, not measurements: Sculley et al. 2015 put ML code at
+    # <= 5% of a mature system, so most productionisation effort is glue that these capabilities absorb.
+    feature_pipelines: Capability = capability(build_effort_hours=1600, effort_factor=0.6, toil_factor=0.5,
+                                               retraining_factor=0.4, upkeep_hours_per_week=8)
+    model_registry: Capability = capability(build_effort_hours=800, effort_factor=0.8, toil_factor=0.9,
+                                            retraining_factor=0.5, review_factor=0.6, upkeep_hours_per_week=4)
+    serving: Capability = capability(build_effort_hours=1600, effort_factor=0.45, toil_factor=0.7,
+                                     review_factor=0.5, upkeep_hours_per_week=8)
+    monitoring: Capability = capability(build_effort_hours=800, effort_factor=0.9, toil_factor=0.6,
+                                        upkeep_hours_per_week=4)
+    incident_process: Capability = capability(build_effort_hours=400, effort_factor=1.0, toil_factor=0.8,
+                                              review_factor=0.8, upkeep_hours_per_week=2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Platform:
+    build_order: tuple[str, ...] = spec(CAPABILITIES, choices=CAPABILITIES,
+                                        doc="order in which platform engineers build missing capabilities")
+    chunk_hours: float = spec(160.0, unit="hours", lo=1.0, hi=1e5,
+                              doc="size of one platform work package; several engineers share a capability")
+    upkeep_hours_per_model_week: float = spec(
+        0.1, unit="hours/week", lo=0.0, hi=168, doc="platform-team time per live model once any capability exists")
+    capabilities: Capabilities = field(default_factory=Capabilities)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    name: str = spec("scenario", doc="short name shown in results")
+    description: str = spec("", doc="what the scenario represents")
+    horizon_days: float = spec(730.0, unit="days", lo=1.0, hi=36500, hi_reason=GUARD,
+                               doc="simulated time")
+    org: Org = field(default_factory=Org)
+    attrition: Attrition = field(default_factory=Attrition)
+    costs: RoleCosts = field(default_factory=RoleCosts)
+    skills: Skills = field(default_factory=Skills)
+    policy: Policy = field(default_factory=Policy)
+    research: Research = field(default_factory=Research)
+    productionisation: Productionisation = field(default_factory=Productionisation)
+    deploy: Deploy = field(default_factory=Deploy)
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    platform: Platform = field(default_factory=Platform)
+
+    def replace(self, **changes: Any) -> Scenario:
+        return dataclasses.replace(self, **changes)
+
+
+# Bounds on the whole run, checked after the fields: a scenario can be valid field by field and still ask
+# for billions of events.
+MAX_PEOPLE = 20_000
+MAX_PERSON_YEARS = 200_000
+
+
+# ----------------------------------------------------------------------------------------- validation
+
+def from_dict(data: dict[str, Any]) -> Scenario:
+    """Build a scenario from parsed TOML, reporting every problem at once."""
+    errors: list[str] = []
+    scenario = _build(Scenario(), data, "", errors)
+    if not errors:
+        errors.extend(_check_whole(scenario))
+    if errors:
+        raise ScenarioError(errors)
+    return scenario
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read ({exc})") from None
+    return loads(text, source=str(path))
+
+
+def loads(text: str, source: str = "<scenario>") -> Scenario:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib words its position as "(at line L, column C)"; lead with the file like a compiler does.
+        raise ScenarioError(f"{source}: TOML syntax error: {exc}") from None
+    try:
+        return from_dict(data)
+    except ScenarioError as exc:
+        raise ScenarioError([f"{source}: {m}" for m in exc.messages]) from None
+
+
+def _build(base: Any, data: Any, path: str, errors: list[str]) -> Any:
+    """Overlay ``data`` on ``base`` (the defaults of this part of the schema), field by field."""
+    cls = type(base)
+    if not isinstance(data, dict):
+        errors.append(f"{path or 'scenario'}: {data!r} is not allowed; must be a table")
+        return base
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        where = f"{path}.{key}" if path else key
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(fields)}"
+            errors.append(f"{where}: unknown key{hint}")
+            continue
+        value = _convert(hints[key], fields[key], getattr(base, key), raw, where, errors)
+        if value is not None:
+            values[key] = value
+    return dataclasses.replace(base, **values)
+
+
+def _convert(hint: Any, fld: dataclasses.Field, default: Any, raw: Any, where: str, errors: list[str]) -> Any:
+    meta = fld.metadata
+    if dataclasses.is_dataclass(hint):
+        return _build(default, raw, where, errors)
+    if typing.get_origin(hint) is tuple:
+        item_type = typing.get_args(hint)[0]
+        if not isinstance(raw, list):
+            errors.append(f"{where}: {raw!r} is not allowed; must be a list")
+            return None
+        if dataclasses.is_dataclass(item_type):
+            return tuple(_build(item_type(), item, f"{where}[{i}]", errors) for i, item in enumerate(raw))
+        items = [_scalar(item_type, meta, item, f"{where}[{i}]", errors) for i, item in enumerate(raw)]
+        if any(item is None for item in items):
+            return None
+        if len(set(items)) != len(items):
+            errors.append(f"{where}: {raw!r} is not allowed; must not repeat an entry")
+            return None
+        return tuple(items)
+    return _scalar(hint, meta, raw, where, errors)
+
+
+def _scalar(hint: Any, meta: Any, raw: Any, where: str, errors: list[str]) -> Any:
+    if hint is bool:
+        if not isinstance(raw, bool):
+            errors.append(f"{where}: {raw!r} is not allowed; must be true or false")
+            return None
+        return raw
+    if hint is str:
+        if not isinstance(raw, str):
+            errors.append(f"{where}: {raw!r} is not allowed; must be a string")
+            return None
+        if meta["choices"] and raw not in meta["choices"]:
+            close = difflib.get_close_matches(raw, meta["choices"], n=1, cutoff=0.6)
+            hint_text = f" (did you mean '{close[0]}'?)" if close else ""
+            errors.append(f"{where}: {raw!r} is not allowed; must be one of {', '.join(meta['choices'])}{hint_text}")
+            return None
+        return raw
+    if hint is int:
+        ok = isinstance(raw, int) and not isinstance(raw, bool)
+        kind = "an integer"
+    else:
+        ok = isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw)
+        kind = "a number"
+    rule = _range_text(kind, meta)
+    if not ok:
+        errors.append(f"{where}: {raw!r} is not allowed; must be {rule}")
+        return None
+    lo, hi = meta["lo"], meta["hi"]
+    too_low = lo is not None and (raw <= lo if meta["lo_open"] else raw < lo)
+    if too_low or (hi is not None and raw > hi):
+        reason = f" ({meta['hi_reason']})" if hi is not None and raw > hi and meta["hi_reason"] else ""
+        errors.append(f"{where}: {raw!r} is not allowed; must be {rule}{reason}")
+        return None
+    return float(raw) if hint is float else raw
+
+
+def _range_text(kind: str, meta: Any) -> str:
+    lo, hi = meta["lo"], meta["hi"]
+    parts = []
+    if lo is not None:
+        parts.append(f"{'>' if meta['lo_open'] else '>='} {_num(lo)}")
+    if hi is not None:
+        parts.append(f"<= {_num(hi)}")
+    return f"{kind} {' and '.join(parts)}" if parts else kind
+
+
+def _num(x: float) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _check_whole(s: Scenario) -> list[str]:
+    errors = []
+    for name in ("research.cycle_hours", "productionisation.effort_hours", "deploy.review_hours",
+                 "lifecycle.retraining_effort_hours"):
+        d = _get(s, name)
+        if d.dist != "deterministic" and d.mean > 0 and d.cv == 0 and d.dist != "exponential":
+            errors.append(f"{name}.cv: 0 is not allowed for a {d.dist} distribution; must be > 0 "
+                          "(use dist = \"deterministic\" for a fixed value)")
+    if s.research.cycle_hours.mean < 1.0:
+        errors.append(f"research.cycle_hours.mean: {_num(s.research.cycle_hours.mean)} is not allowed; "
+                      f"must be >= 1 ({GUARD})")
+    if s.platform.chunk_hours < 1.0:
+        errors.append("platform.chunk_hours: must be >= 1")
+    start = s.org.data_scientists + s.org.ml_engineers + s.org.platform_engineers
+    hired = sum(h.count for h in s.org.hiring)
+    if start + hired > MAX_PEOPLE:
+        errors.append(f"org: {start + hired} people at start plus hiring plan is not allowed; must be "
+                      f"<= {MAX_PEOPLE} ({GUARD})")
+    person_years = (start + hired) * s.horizon_days / 365.0
+    if person_years > MAX_PERSON_YEARS:
+        errors.append(f"horizon_days: {_num(s.horizon_days)} days with {start + hired} people is "
+                      f"{person_years:,.0f} person-years; must be <= {MAX_PERSON_YEARS:,} ({GUARD})")
+    for i, hire in enumerate(s.org.hiring):
+        if hire.day > s.horizon_days:
+            errors.append(f"org.hiring[{i}].day: {_num(hire.day)} is not allowed; must be <= horizon_days "
+                          f"({_num(s.horizon_days)})")
+    return errors
+
+
+def _get(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+# ------------------------------------------------------------------------------------- introspection
+
+def field_docs() -> list[dict[str, Any]]:
+    """Every leaf field of the schema with its dotted path, unit, default and rule (for the README)."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(cls: type, instance: Any, prefix: str) -> None:
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            path = f"{prefix}{f.name}"
+            value = getattr(instance, f.name)
+            hint = hints[f.name]
+            if dataclasses.is_dataclass(hint):
+                walk(hint, value, path + ".")
+                continue
+            if typing.get_origin(hint) is tuple and dataclasses.is_dataclass(typing.get_args(hint)[0]):
+                item = typing.get_args(hint)[0]
+                rows.append({"field": path, "unit": "", "default": "[]", "doc": f.metadata.get("doc", "")})
+                walk(item, item(), path + "[].")
+                continue
+            meta = f.metadata
+            if hint is bool:
+                rule = "true/false"
+            elif hint is str or typing.get_origin(hint) is tuple:
+                rule = "one of " + ", ".join(meta["choices"]) if meta["choices"] else "text"
+            else:
+                rule = _range_text("integer" if hint is int else "number", meta)
+            rows.append({"field": path, "unit": meta.get("unit", ""), "default": _default_text(value),
+                         "rule": rule, "doc": meta.get("doc", "")})
+
+    walk(Scenario, Scenario(), "")
+    return rows
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return _num(value)
+
