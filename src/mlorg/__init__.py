@@ -1,0 +1,10 @@
+"""mlorg: simulation and cost planning for the practice of ML engineering."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("mlorg")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+__all__ = ["__version__"]

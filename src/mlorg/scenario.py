@@ -453,3 +453,45 @@ def _default_text(value: Any) -> str:
         return f'"{value}"'
     return _num(value)
 
+
+
+# ----------------------------------------------------------------------------------------------- output
+
+def to_toml(scenario: Scenario) -> str:
+    """The scenario as a TOML document that :func:`loads` reads back to an equal scenario."""
+    lines: list[str] = []
+    _toml_table(scenario, "", lines)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _toml_table(obj: Any, prefix: str, lines: list[str]) -> None:
+    nested = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            nested.append((f.name, value))
+        elif isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
+            nested.append((f.name, value))
+        else:
+            lines.append(f"{f.name} = {_toml_value(value)}")
+    for name, value in nested:
+        path = f"{prefix}{name}"
+        if isinstance(value, tuple):
+            for item in value:
+                lines.extend(["", f"[[{path}]]"])
+                _toml_table(item, path + ".", lines)
+        else:
+            lines.extend(["", f"[{path}]"])
+            _toml_table(value, path + ".", lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)

@@ -1,0 +1,152 @@
+"""Saved runs in an embedded DuckDB file (``data/mlorg.duckdb`` unless told otherwise).
+
+Each save is one transaction, so a failure part-way leaves earlier runs as they were. A connection is
+opened per call: Streamlit serves each browser session from its own thread, and DuckDB connections must
+not be shared across threads.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from mlorg import __version__
+from mlorg.results import Replications
+from mlorg.scenario import Scenario, loads, to_toml
+
+DEFAULT_DB = Path("data") / "mlorg.duckdb"
+
+SCHEMA = """
+CREATE SEQUENCE IF NOT EXISTS run_ids START 1;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY DEFAULT nextval('run_ids'),
+    created_at TIMESTAMP NOT NULL,
+    label TEXT NOT NULL,
+    scenario_name TEXT NOT NULL,
+    seed BIGINT NOT NULL,
+    replications INTEGER NOT NULL,
+    horizon_days DOUBLE NOT NULL,
+    scenario_toml TEXT NOT NULL,
+    mlorg_version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_metrics (
+    run_id INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    mean DOUBLE, ci95_low DOUBLE, ci95_high DOUBLE, n INTEGER,
+    PRIMARY KEY (run_id, metric)
+);
+CREATE TABLE IF NOT EXISTS run_replications (
+    run_id INTEGER NOT NULL,
+    replication INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    value DOUBLE,
+    PRIMARY KEY (run_id, replication, metric)
+);
+"""
+
+
+class StoreError(RuntimeError):
+    """The run store cannot be opened or does not hold what was asked for."""
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("MLORG_DB", DEFAULT_DB))
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    run_id: int
+    label: str
+    scenario: Scenario
+    seed: int
+    replications: int
+    created_at: datetime
+    summary: pd.DataFrame  # index metric; mean, ci95_low, ci95_high, n
+    per_replication: pd.DataFrame  # index replication; one column per metric
+
+
+class RunStore:
+    """Runs saved in one DuckDB file."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else default_db_path()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(str(self.path))
+            con.execute(SCHEMA)
+        except (OSError, duckdb.Error) as exc:
+            raise StoreError(f"cannot open run store {self.path}: {exc}") from None
+        return con
+
+    def save(self, replications: Replications, label: str = "") -> int:
+        """Store a replicated run; returns its id."""
+        summary = replications.summary.reset_index()
+        long = (replications.per_replication.reset_index()
+                .melt(id_vars="replication", var_name="metric", value_name="value"))
+        scenario = replications.scenario
+        con = self._connect()
+        try:
+            con.begin()
+            run_id = con.execute(
+                "INSERT INTO runs (created_at, label, scenario_name, seed, replications, horizon_days, "
+                "scenario_toml, mlorg_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING run_id",
+                [datetime.now(UTC).replace(tzinfo=None), label or scenario.name, scenario.name,
+                 replications.seed, replications.n, scenario.horizon_days, to_toml(scenario), __version__],
+            ).fetchall()[0][0]
+            summary.insert(0, "run_id", run_id)
+            long.insert(0, "run_id", run_id)
+            con.register("summary_frame", summary)
+            con.register("long_frame", long)
+            con.execute("INSERT INTO run_metrics SELECT run_id, metric, mean, ci95_low, ci95_high, n "
+                        "FROM summary_frame")
+            con.execute("INSERT INTO run_replications SELECT run_id, replication, metric, value FROM long_frame")
+            con.commit()
+        except Exception:
+            con.rollback()
+            raise
+        finally:
+            con.close()
+        return int(run_id)
+
+    def list(self) -> pd.DataFrame:
+        """Saved runs, newest first, with their headline figures."""
+        con = self._connect()
+        try:
+            return con.execute(
+                "SELECT r.run_id, r.created_at, r.label, r.scenario_name, r.seed, r.replications, "
+                "r.horizon_days, "
+                "max(CASE WHEN m.metric = 'ttp_days_median' THEN m.mean END) AS ttp_days_median, "
+                "max(CASE WHEN m.metric = 'models_shipped' THEN m.mean END) AS models_shipped "
+                "FROM runs r LEFT JOIN run_metrics m USING (run_id) "
+                "GROUP BY ALL ORDER BY r.run_id DESC").df()
+        finally:
+            con.close()
+
+    def load(self, run_id: int) -> SavedRun:
+        con = self._connect()
+        try:
+            rows = con.execute("SELECT label, scenario_toml, seed, replications, created_at FROM runs "
+                               "WHERE run_id = ?", [run_id]).fetchall()
+            if not rows:
+                raise StoreError(f"run {run_id} is not in {self.path}")
+            label, scenario_toml, seed, n, created_at = rows[0]
+            summary = con.execute("SELECT metric, mean, ci95_low, ci95_high, n FROM run_metrics "
+                                  "WHERE run_id = ? ORDER BY rowid", [run_id]).df().set_index("metric")
+            long = con.execute("SELECT replication, metric, value FROM run_replications WHERE run_id = ? "
+                               "ORDER BY rowid", [run_id]).df()
+        finally:
+            con.close()
+        per_replication = long.pivot(index="replication", columns="metric", values="value")
+        per_replication = per_replication[list(dict.fromkeys(long["metric"]))]
+        per_replication.columns.name = None
+        per_replication.index = per_replication.index.astype("int64")
+        return SavedRun(run_id, label, loads(scenario_toml, source=f"run {run_id}"), int(seed), int(n),
+                        created_at, summary, per_replication)
+
