@@ -115,6 +115,7 @@ METRIC_DOCS: dict[str, str] = {
     "models_abandoned": "trained models dropped after waiting too long (the wall of demos)",
     "versions_deployed": "retrained versions that went live",
     "deploys_per_model_year": "deploys (first and later versions) per live model-year",
+    "version_deploys_per_model_year": "retrained versions deployed per live model-year",
     "capabilities_built_end": "platform capabilities in place at the end",
     "headcount_end": "people at the end",
     "staff_cost_usd": "fully loaded staff cost over the run",
@@ -146,6 +147,8 @@ def metrics(run: RunResult) -> dict[str, float]:
         "models_abandoned": float(status.get("abandoned", 0)),
         "versions_deployed": float(models["versions_live"].sum() - len(shipped)),
         "deploys_per_model_year": run.extras["deploys"] / live_years if live_years > 0 else math.nan,
+        "version_deploys_per_model_year": (run.extras["deploys"] - len(shipped)) / live_years
+        if live_years > 0 else math.nan,
         "capabilities_built_end": float(run.timeseries["capabilities_built"].iloc[-1])
         if len(run.timeseries) else 0.0,
         "headcount_end": float(sum(run.timeseries[f"headcount_{r}"].iloc[-1] for r in ROLES)),

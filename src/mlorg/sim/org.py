@@ -23,6 +23,11 @@ from mlorg.rng import Sampler, Streams
 from mlorg.scenario import ACTIVITIES, ROLES, Scenario
 from mlorg.sim.levels import Level
 
+# Who carries steady load, in order of preference: per-model toil falls to ML engineers if there are any,
+# platform upkeep to platform engineers.
+MODEL_TOIL_CARRIERS = ("ml_engineer", "data_scientist", "platform_engineer")
+UPKEEP_CARRIERS = ("platform_engineer", "ml_engineer", "data_scientist")
+
 HOURS_PER_DAY = 24.0
 HOURS_PER_WEEK = 168.0
 HOURS_PER_YEAR = 8760.0
@@ -133,6 +138,9 @@ class OrgSimulation:
         self.hires_by_role = dict.fromkeys(ROLES, 0)
         self.role_hours = {role: dict.fromkeys((*ACTIVITIES, "idle"), 0.0) for role in ROLES}
         self.toil_share = dict.fromkeys(ROLES, 0.0)
+        self.toil_efficiency = {role: getattr(scenario.skills, role).toil for role in ROLES}
+        self.max_toil_share = scenario.policy.max_toil_share
+        self.upkeep_fixed = 0.0  # hours/week to keep the built capabilities running
         self.toil_unmet_per_week = 0.0
         self.toil_unmet_hours = 0.0
         self.toil_unmet_since = 0.0
@@ -144,8 +152,10 @@ class OrgSimulation:
         self.factor = {"productionisation": 1.0, "retraining": 1.0, "research": 1.0, "platform": 1.0,
                        "toil": 1.0, "review": 1.0}
         self.levels = {name: Level(name) for name in (
-            "backlog", "models_live", "capabilities_built", "toil_unmet_hours_per_week",
+            "backlog", "models_live", "capabilities_built", "model_toil_hours_per_week", "upkeep_hours_per_week",
+            "toil_unmet_hours_per_week",
             *(f"headcount_{role}" for role in ROLES))}
+        self.backlog, self.models_live = self.levels["backlog"], self.levels["models_live"]
         self.next_worker_id = 0
 
     # ---------------------------------------------------------------------------------------- set-up
@@ -340,7 +350,7 @@ class OrgSimulation:
         if item.kind == "research":
             model = Model(id=len(self.models), trained_at=now, trained_by=w.id)
             self.models.append(model)
-            self.levels["backlog"].add(now, 1)
+            self.backlog.add(now, 1)
             self._log("trained", model.id, w.id)
             production = WorkItem(kind="productionisation", base_effort=self.effort_draw(), model=model)
             self._enqueue(production)
@@ -373,7 +383,7 @@ class OrgSimulation:
             return
         item.state = "abandoned"
         item.model.abandoned_at = self.env._now
-        self.levels["backlog"].add(self.env._now, -1)
+        self.backlog.add(self.env._now, -1)
         self._log("abandoned", item.model.id)
 
     def _go_live(self, item: WorkItem) -> None:
@@ -384,8 +394,8 @@ class OrgSimulation:
                 return
         else:
             model.live_at = now
-            self.levels["backlog"].add(now, -1)
-            self.levels["models_live"].add(now, 1)
+            self.backlog.add(now, -1)
+            self.models_live.add(now, 1)
             lifetime = self.s.lifecycle.lifetime_days
             if lifetime > 0:
                 self._at(now + self.lifetime_rng.exponential(lifetime * HOURS_PER_DAY),
@@ -407,7 +417,7 @@ class OrgSimulation:
 
     def _retire(self, model: Model) -> None:
         model.retired_at = self.env._now
-        self.levels["models_live"].add(self.env._now, -1)
+        self.models_live.add(self.env._now, -1)
         self._log("retired", model.id)
         self._update_toil()
 
@@ -429,6 +439,7 @@ class OrgSimulation:
         self.factor["toil"] *= cap.toil_factor
         self.factor["retraining"] *= cap.retraining_factor
         self.factor["review"] *= cap.review_factor
+        self.upkeep_fixed += cap.upkeep_hours_per_week
         self.levels["capabilities_built"].set(self.env._now, len(self.built))
         self._log("capability_built", detail=name)
         self._update_toil()
@@ -440,33 +451,30 @@ class OrgSimulation:
         now = self.env._now
         self.toil_unmet_hours += self.toil_unmet_per_week * (now - self.toil_unmet_since) / HOURS_PER_WEEK
         self.toil_unmet_since = now
-        live = self.levels["models_live"].value
+        live = self.models_live.values[-1]
         model_toil = live * self.s.lifecycle.toil_hours_per_model_week * self.factor["toil"]
-        upkeep = sum(self.capability[name].upkeep_hours_per_week for name in self.built)
-        if self.built:
-            upkeep += live * self.s.platform.upkeep_hours_per_model_week
+        upkeep = self.upkeep_fixed + (live * self.s.platform.upkeep_hours_per_model_week if self.built else 0.0)
+        count, efficiency = self.role_count, self.toil_efficiency
         demand = dict.fromkeys(ROLES, 0.0)
         unmet = 0.0
-        for hours, carriers in ((model_toil, ("ml_engineer", "data_scientist", "platform_engineer")),
-                                (upkeep, ("platform_engineer", "ml_engineer", "data_scientist"))):
-            if hours <= 0:
-                continue
-            carrier = next((r for r in carriers if self.role_count[r] and
-                            getattr(self.s.skills, r).toil > 0), None)
-            if carrier is None:
-                unmet += hours
-            else:
-                demand[carrier] += hours / getattr(self.s.skills, carrier).toil
-        cap = self.s.policy.max_toil_share
-        weekly_capacity = self.s.org.productive_hours_per_week
+        for hours, carriers in ((model_toil, MODEL_TOIL_CARRIERS), (upkeep, UPKEEP_CARRIERS)):
+            if hours > 0:
+                for role in carriers:
+                    if count[role] and efficiency[role] > 0:
+                        demand[role] += hours / efficiency[role]
+                        break
+                else:
+                    unmet += hours
         for role in ROLES:
-            capacity = self.role_count[role] * weekly_capacity
+            capacity = count[role] * self.s.org.productive_hours_per_week
             share = demand[role] / capacity if capacity else 0.0
-            self.toil_share[role] = min(share, cap)
-            if share > cap:
-                unmet += (share - cap) * capacity * getattr(self.s.skills, role).toil
+            self.toil_share[role] = min(share, self.max_toil_share)
+            if share > self.max_toil_share:
+                unmet += (share - self.max_toil_share) * capacity * efficiency[role]
         self.toil_unmet_per_week = unmet
         self.levels["toil_unmet_hours_per_week"].set(now, unmet)
+        self.levels["model_toil_hours_per_week"].set(now, model_toil)
+        self.levels["upkeep_hours_per_week"].set(now, upkeep)
 
     # ---------------------------------------------------------------------------------------- finish
 

@@ -1,0 +1,1 @@
+"""Queueing: analytic formulas (and, later, the per-request kernel and capacity planning)."""

@@ -1,0 +1,102 @@
+"""The shipped scenarios against published figures on how long ML models take to deploy.
+
+Each band comes from a survey; the scenario file that the test runs cites the same source next to the
+default it calibrates. Bands are checked on the 95% confidence interval over 20 replications, so a
+pass means the whole interval lies in the band, not just the mean.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlorg.results import Replications, replicate
+from mlorg.scenario import load
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+REPLICATIONS = 20
+
+
+@cache
+def runs(name: str) -> Replications:
+    return replicate(load(SCENARIOS / f"{name}.toml"), REPLICATIONS, seed=2026)
+
+
+def interval(name: str, metric: str) -> tuple[float, float]:
+    row = runs(name).summary.loc[metric]
+    return row["ci95_low"], row["ci95_high"]
+
+
+def test_no_ml_engineers_and_no_platform_takes_over_a_month():
+    # Algorithmia 2020 (n=745): 40% of organisations take more than a month to deploy a model.
+    low, _ = interval("notebook_shipping", "ttp_days_median")
+    assert low > 30
+
+
+def test_one_ml_engineer_without_a_platform_ships_in_8_to_30_days():
+    # Algorithmia 2020: 28% of organisations deploy in 8-30 days.
+    low, high = interval("first_mle", "ttp_days_median")
+    assert 8 <= low and high <= 30
+
+
+def test_platform_team_ships_within_a_week_once_its_capabilities_are_built():
+    # Algorithmia 2020: 14% of organisations deploy in 7 days or less.
+    medians = []
+    for run in runs("platform_team").runs:
+        built = run.events.loc[run.events["event"] == "capability_built", "time_hours"]
+        assert len(built) == 5, "the platform team finishes all five capabilities"
+        assert built.max() < 365 * 24, "within the first year"
+        after = run.models[run.models["trained_day"] * 24 > built.max()]
+        medians.append(after["ttp_days"].median())
+    assert np.mean(medians) <= 7
+    assert np.quantile(medians, 0.9) <= 7
+
+
+def test_level_zero_org_deploys_a_model_only_a_few_times_a_year():
+    # Google, "MLOps: continuous delivery and automation pipelines", level 0: "a new model version is
+    # deployed only a couple of times per year". Count every deploy, first and retrained versions.
+    low, high = interval("notebook_shipping", "deploys_per_model_year")
+    assert 1 <= low and high <= 4
+    versions_low, versions_high = interval("notebook_shipping", "version_deploys_per_model_year")
+    assert versions_low > 0 and versions_high <= 2
+
+
+@pytest.mark.parametrize("name", ["notebook_shipping", "first_mle", "fifth_ds", "platform_team", "fraud_drift"])
+def test_shipped_scenarios_have_plausible_shipping_shares(name):
+    # Gartner 2019/2022: 53-54% of AI projects go from pilot to production on average. Mature platforms
+    # ship nearly all they train; notebook shops far fewer. No scenario should ship nothing or lose most.
+    share = runs(name).summary.loc["ship_share", "mean"]
+    assert 0.4 <= share <= 1.0
+
+
+def test_calibration_table_in_readme_matches_a_fresh_run():
+    """The README's calibration table is generated from these runs; a stale table fails here."""
+    readme = (SCENARIOS.parent / "README.md").read_text(encoding="utf-8")
+    for name in ("notebook_shipping", "first_mle", "fifth_ds", "platform_team"):
+        median = runs(name).summary.loc["ttp_days_median", "mean"]
+        assert f"| `{name}` | {median:.1f} |" in readme, f"README calibration row for {name} is stale"
+
+
+def calibration_rows() -> pd.DataFrame:
+    """The table the README shows (regenerate with `uv run python -m tests.test_calibration`)."""
+    rows = []
+    for name in ("notebook_shipping", "first_mle", "fifth_ds", "platform_team", "fraud_drift"):
+        s = runs(name).summary
+        rows.append({"scenario": f"`{name}`", "median TTP (days)": f"{s.loc['ttp_days_median', 'mean']:.1f}",
+                     "95% CI": f"{s.loc['ttp_days_median', 'ci95_low']:.1f}–{s.loc['ttp_days_median', 'ci95_high']:.1f}",
+                     "p90 TTP (days)": f"{s.loc['ttp_days_p90', 'mean']:.1f}",
+                     "shipped / trained": f"{s.loc['models_shipped', 'mean']:.1f} / {s.loc['models_trained', 'mean']:.1f}",
+                     "deploys per model-year": f"{s.loc['deploys_per_model_year', 'mean']:.2f}"})
+    return pd.DataFrame(rows)
+
+
+if __name__ == "__main__":
+    table = calibration_rows()
+    print("| " + " | ".join(table.columns) + " |")
+    print("|" + "---|" * len(table.columns))
+    for _, row in table.iterrows():
+        print("| " + " | ".join(row) + " |")
