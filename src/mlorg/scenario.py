@@ -427,17 +427,21 @@ def field_docs() -> list[dict[str, Any]]:
                 continue
             if typing.get_origin(hint) is tuple and dataclasses.is_dataclass(typing.get_args(hint)[0]):
                 item = typing.get_args(hint)[0]
-                rows.append({"field": path, "unit": "", "default": "[]", "doc": f.metadata.get("doc", "")})
+                rows.append({"field": path, "unit": "", "default": "[]", "rule": "list of tables",
+                             "doc": f.metadata.get("doc", "")})
                 walk(item, item(), path + "[].")
                 continue
             meta = f.metadata
+            unit = meta.get("unit", "")
+            if cls is Distribution and f.name == "mean" and prefix.rstrip(".").endswith("_hours"):
+                unit = "hours"  # a distribution's unit is named by the field that holds it
             if hint is bool:
                 rule = "true/false"
             elif hint is str or typing.get_origin(hint) is tuple:
                 rule = "one of " + ", ".join(meta["choices"]) if meta["choices"] else "text"
             else:
                 rule = _range_text("integer" if hint is int else "number", meta)
-            rows.append({"field": path, "unit": meta.get("unit", ""), "default": _default_text(value),
+            rows.append({"field": path, "unit": unit, "default": _default_text(value),
                          "rule": rule, "doc": meta.get("doc", "")})
 
     walk(Scenario, Scenario(), "")
