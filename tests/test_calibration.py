@@ -85,12 +85,12 @@ def calibration_rows() -> pd.DataFrame:
     """The table the README shows (regenerate with `uv run python -m tests.test_calibration`)."""
     rows = []
     for name in ("notebook_shipping", "first_mle", "fifth_ds", "platform_team", "fraud_drift"):
-        s = runs(name).summary
-        rows.append({"scenario": f"`{name}`", "median TTP (days)": f"{s.loc['ttp_days_median', 'mean']:.1f}",
-                     "95% CI": f"{s.loc['ttp_days_median', 'ci95_low']:.1f}–{s.loc['ttp_days_median', 'ci95_high']:.1f}",
-                     "p90 TTP (days)": f"{s.loc['ttp_days_p90', 'mean']:.1f}",
-                     "shipped / trained": f"{s.loc['models_shipped', 'mean']:.1f} / {s.loc['models_trained', 'mean']:.1f}",
-                     "deploys per model-year": f"{s.loc['deploys_per_model_year', 'mean']:.2f}"})
+        mean, ttp = runs(name).summary["mean"], runs(name).summary.loc["ttp_days_median"]
+        rows.append({"scenario": f"`{name}`", "median TTP (days)": f"{mean['ttp_days_median']:.1f}",
+                     "95% CI": f"{ttp['ci95_low']:.1f}–{ttp['ci95_high']:.1f}",
+                     "p90 TTP (days)": f"{mean['ttp_days_p90']:.1f}",
+                     "shipped / trained": f"{mean['models_shipped']:.1f} / {mean['models_trained']:.1f}",
+                     "deploys per model-year": f"{mean['deploys_per_model_year']:.2f}"})
     return pd.DataFrame(rows)
 
 

@@ -8,13 +8,12 @@ import os
 import re
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import streamlit as st
 
 from mlorg import charts
 from mlorg.results import METRIC_DOCS, Replications, replicate
-from mlorg.scenario import Scenario, ScenarioError, load, loads, to_toml
+from mlorg.scenario import Scenario, ScenarioError, load, to_toml, validate
 from mlorg.store import RunStore, StoreError
 
 # MLORG_SCENARIOS points the page at another folder of scenario files (tests use it).
@@ -28,7 +27,7 @@ HEADLINES = (("ttp_days_median", "Median time to production", "days"),
              ("backlog_end", "Backlog at end", "count"),
              ("models_abandoned", "Models abandoned", "count"),
              ("staff_cost_usd", "Staff cost", "usd"))
-ERRORS = (ValueError, StoreError, duckdb.Error)  # ScenarioError is a ValueError
+ERRORS = (ValueError, StoreError)  # ScenarioError is a ValueError
 
 
 def shipped_scenarios(folder: Path) -> tuple[dict[str, Scenario], list[str]]:
@@ -107,8 +106,7 @@ def inputs(stem: str, base: Scenario) -> tuple[Scenario, int, int] | None:
         changes["org"] = dataclasses.replace(base.org, **counts)
     if horizon != horizon_default:
         changes["horizon_days"] = float(horizon)
-    # Edits bypass the schema's checks; a TOML round trip validates the edited scenario in the one place.
-    edited = loads(to_toml(base.replace(**changes)), source="edited scenario") if changes else base
+    edited = validate(base.replace(**changes)) if changes else base
     return edited, int(replications), int(seed)
 
 
@@ -167,13 +165,15 @@ def show_result(result: dict) -> None:
 def saved_runs() -> None:
     with st.expander("Saved runs"):
         store = RunStore()
-        if not store.path.exists():
-            st.caption(f"No runs saved yet in {store.path}.")
-            return
         try:
-            st.dataframe(store.list(), hide_index=True, width="stretch")
+            runs = store.list()
         except ERRORS as exc:
             show_error(exc)
+            return
+        if runs.empty:
+            st.caption(f"No runs saved yet in {store.path}.")
+        else:
+            st.dataframe(runs, hide_index=True, width="stretch")
 
 
 st.title("Run a scenario")

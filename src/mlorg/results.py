@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mlorg.scenario import ACTIVITIES, ROLES, Scenario
+from mlorg.scenario import ACTIVITIES, ROLES, Scenario, validate
 from mlorg.sim import HOURS_PER_DAY, HOURS_PER_WEEK, HOURS_PER_YEAR, SimOutput, run_once
 
 TIME_ACTIVITIES = (*ACTIVITIES, "idle")
@@ -35,6 +35,7 @@ class RunResult:
     timeseries: pd.DataFrame  # one row per simulated week, levels at the start of the week
     time_use: pd.DataFrame  # one row per role × activity: hours and share of the role's time
     level_means: dict[str, float]  # time-weighted means of each level over the whole run
+    level_ends: dict[str, float]  # value of each level at the end of the run
     extras: dict[str, float]  # staff cost, unmet toil, live model-years, event count
 
     @property
@@ -43,8 +44,8 @@ class RunResult:
 
 
 def simulate(scenario: Scenario, seed: int = 0, replication: int = 0) -> RunResult:
-    """Run one replication and return it as tidy frames."""
-    return to_frames(run_once(scenario, seed, replication))
+    """Run one replication and return it as tidy frames (raises ScenarioError for invalid input)."""
+    return to_frames(run_once(validate(scenario), seed, replication))
 
 
 def to_frames(out: SimOutput) -> RunResult:
@@ -62,6 +63,7 @@ def to_frames(out: SimOutput) -> RunResult:
     timeseries = pd.DataFrame(series)
     time_use = _time_use_frame(out)
     level_means = {name: level.mean(0.0, horizon) for name, level in out.levels.items()}
+    level_ends = {name: level.value for name, level in out.levels.items()}
     staff_cost = sum(out.levels[f"headcount_{role}"].integral(0.0, horizon) / HOURS_PER_YEAR
                      * getattr(out.scenario.costs, role) for role in ROLES)
     extras = {
@@ -72,7 +74,7 @@ def to_frames(out: SimOutput) -> RunResult:
         "event_count": float(out.event_count),
     }
     return RunResult(out.scenario, out.seed, out.replication, events, models, timeseries, time_use,
-                     level_means, extras)
+                     level_means, level_ends, extras)
 
 
 def _models_frame(out: SimOutput) -> pd.DataFrame:
@@ -149,9 +151,8 @@ def metrics(run: RunResult) -> dict[str, float]:
         "deploys_per_model_year": run.extras["deploys"] / live_years if live_years > 0 else math.nan,
         "version_deploys_per_model_year": (run.extras["deploys"] - len(shipped)) / live_years
         if live_years > 0 else math.nan,
-        "capabilities_built_end": float(run.timeseries["capabilities_built"].iloc[-1])
-        if len(run.timeseries) else 0.0,
-        "headcount_end": float(sum(run.timeseries[f"headcount_{r}"].iloc[-1] for r in ROLES)),
+        "capabilities_built_end": run.level_ends["capabilities_built"],
+        "headcount_end": sum(run.level_ends[f"headcount_{role}"] for role in ROLES),
         "staff_cost_usd": run.extras["staff_cost_usd"],
         "toil_unmet_hours": run.extras["toil_unmet_hours"],
     }
@@ -187,9 +188,10 @@ def replicate(scenario: Scenario, n: int, seed: int = 0, *,
     """Run ``n`` independent replications (0 … n-1) of ``scenario`` from one seed."""
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_REPLICATIONS:
         raise ValueError(f"replications: {n!r} is not allowed; must be an integer >= 1 and <= {MAX_REPLICATIONS}")
+    scenario = validate(scenario)
     runs, rows = [], []
     for r in range(n):
-        run = simulate(scenario, seed, r)
+        run = to_frames(run_once(scenario, seed, r))
         rows.append({"replication": r, **run.metrics})
         if keep_runs:
             runs.append(run)

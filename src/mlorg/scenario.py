@@ -259,6 +259,11 @@ def from_dict(data: dict[str, Any]) -> Scenario:
     return scenario
 
 
+def validate(scenario: Scenario) -> Scenario:
+    """Check a scenario built or edited in code (``replace`` skips the checks) by the same rules as a file."""
+    return from_dict(tomllib.loads(to_toml(scenario)))
+
+
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
     path = Path(path)
@@ -287,7 +292,7 @@ def _build(base: Any, data: Any, path: str, errors: list[str]) -> Any:
     """Overlay ``data`` on ``base`` (the defaults of this part of the schema), field by field."""
     cls = type(base)
     if not isinstance(data, dict):
-        errors.append(f"{path or 'scenario'}: {data!r} is not allowed; must be a table")
+        errors.append(f"{path or 'scenario'}: {_show(data)} is not allowed; must be a table")
         return base
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
@@ -312,7 +317,7 @@ def _convert(hint: Any, fld: dataclasses.Field, default: Any, raw: Any, where: s
     if typing.get_origin(hint) is tuple:
         item_type = typing.get_args(hint)[0]
         if not isinstance(raw, list):
-            errors.append(f"{where}: {raw!r} is not allowed; must be a list")
+            errors.append(f"{where}: {_show(raw)} is not allowed; must be a list")
             return None
         if dataclasses.is_dataclass(item_type):
             return tuple(_build(item_type(), item, f"{where}[{i}]", errors) for i, item in enumerate(raw))
@@ -320,7 +325,7 @@ def _convert(hint: Any, fld: dataclasses.Field, default: Any, raw: Any, where: s
         if any(item is None for item in items):
             return None
         if len(set(items)) != len(items):
-            errors.append(f"{where}: {raw!r} is not allowed; must not repeat an entry")
+            errors.append(f"{where}: {_show(raw)} is not allowed; must not repeat an entry")
             return None
         return tuple(items)
     return _scalar(hint, meta, raw, where, errors)
@@ -329,17 +334,18 @@ def _convert(hint: Any, fld: dataclasses.Field, default: Any, raw: Any, where: s
 def _scalar(hint: Any, meta: Any, raw: Any, where: str, errors: list[str]) -> Any:
     if hint is bool:
         if not isinstance(raw, bool):
-            errors.append(f"{where}: {raw!r} is not allowed; must be true or false")
+            errors.append(f"{where}: {_show(raw)} is not allowed; must be true or false")
             return None
         return raw
     if hint is str:
         if not isinstance(raw, str):
-            errors.append(f"{where}: {raw!r} is not allowed; must be a string")
+            errors.append(f"{where}: {_show(raw)} is not allowed; must be a string")
             return None
         if meta["choices"] and raw not in meta["choices"]:
             close = difflib.get_close_matches(raw, meta["choices"], n=1, cutoff=0.6)
             hint_text = f" (did you mean '{close[0]}'?)" if close else ""
-            errors.append(f"{where}: {raw!r} is not allowed; must be one of {', '.join(meta['choices'])}{hint_text}")
+            allowed = ", ".join(meta["choices"])
+            errors.append(f"{where}: {_show(raw)} is not allowed; must be one of {allowed}{hint_text}")
             return None
         return raw
     if hint is int:
@@ -350,15 +356,28 @@ def _scalar(hint: Any, meta: Any, raw: Any, where: str, errors: list[str]) -> An
         kind = "a number"
     rule = _range_text(kind, meta)
     if not ok:
-        errors.append(f"{where}: {raw!r} is not allowed; must be {rule}")
+        errors.append(f"{where}: {_show(raw)} is not allowed; must be {rule}")
         return None
     lo, hi = meta["lo"], meta["hi"]
     too_low = lo is not None and (raw <= lo if meta["lo_open"] else raw < lo)
     if too_low or (hi is not None and raw > hi):
         reason = f" ({meta['hi_reason']})" if hi is not None and raw > hi and meta["hi_reason"] else ""
-        errors.append(f"{where}: {raw!r} is not allowed; must be {rule}{reason}")
+        errors.append(f"{where}: {_show(raw)} is not allowed; must be {rule}{reason}")
         return None
     return float(raw) if hint is float else raw
+
+
+def _show(value: Any) -> str:
+    """A value as it is spelled in TOML, so messages quote what the user wrote."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return _toml_value(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_show(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def _range_text(kind: str, meta: Any) -> str:
@@ -489,11 +508,15 @@ def _toml_table(obj: Any, prefix: str, lines: list[str]) -> None:
             _toml_table(value, path + ".", lines)
 
 
+_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return '"' + "".join(_TOML_ESCAPES.get(ch) or (f"\\u{ord(ch):04x}" if ch < " " or ch == "\x7f" else ch)
+                             for ch in value) + '"'
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, tuple):

@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS run_replications (
 """
 
 
+LIST_COLUMNS = ["run_id", "created_at", "label", "scenario_name", "seed", "replications", "horizon_days",
+                "ttp_days_median", "models_shipped"]
+
+
 class StoreError(RuntimeError):
     """The run store cannot be opened or does not hold what was asked for."""
 
@@ -108,7 +112,10 @@ class RunStore:
                         "FROM summary_frame")
             con.execute("INSERT INTO run_replications SELECT run_id, replication, metric, value FROM long_frame")
             con.commit()
-        except Exception:
+        except duckdb.Error as exc:
+            con.rollback()
+            raise StoreError(f"could not save the run to {self.path}: {exc}") from None
+        except BaseException:
             con.rollback()
             raise
         finally:
@@ -116,7 +123,9 @@ class RunStore:
         return int(run_id)
 
     def list(self) -> pd.DataFrame:
-        """Saved runs, newest first, with their headline figures."""
+        """Saved runs, newest first, with their headline figures (none if the file does not exist yet)."""
+        if not self.path.exists():
+            return pd.DataFrame(columns=LIST_COLUMNS)
         con = self._connect()
         try:
             return con.execute(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import simpy
 
 from mlorg.rng import Sampler, Streams
-from mlorg.scenario import ACTIVITIES, ROLES, Scenario
+from mlorg.scenario import ACTIVITIES, CAPABILITIES, ROLES, Scenario
 from mlorg.sim.levels import Level
 
 # Who carries steady load, in order of preference: per-model toil falls to ML engineers if there are any,
@@ -146,7 +146,7 @@ class OrgSimulation:
         self.toil_unmet_since = 0.0
 
         caps = scenario.platform.capabilities
-        self.capability = {name: getattr(caps, name) for name in scenario.platform.build_order}
+        self.capability = {name: getattr(caps, name) for name in CAPABILITIES}
         self.built: dict[str, float] = {}
         # Multipliers from the capabilities built so far, keyed by the work they change.
         self.factor = {"productionisation": 1.0, "retraining": 1.0, "research": 1.0, "platform": 1.0,
