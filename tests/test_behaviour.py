@@ -101,3 +101,22 @@ def test_a_built_capability_cuts_productionisation_effort():
     diff = compare(replicate(base, 20, SEED, keep_runs=False), replicate(with_serving, 20, SEED, keep_runs=False))
     assert diff.loc["ttp_days_median", "ci95_high"] < 0
     assert diff.loc["time_share_ml_engineer_productionisation", "ci95_high"] < 0
+
+
+def test_a_models_random_draws_belong_to_whoever_trained_it():
+    # Common random numbers: with engineers to spare (no queue) and no shared load (no toil, whose share per
+    # engineer depends on headcount, and no retraining, which any data scientist may pick up), adding a 21st
+    # ML engineer or a fifth data scientist changes nothing for the first four data scientists' models.
+    base = load(SCENARIOS / "first_mle.toml")
+    lifecycle = dataclasses.replace(base.lifecycle, toil_hours_per_model_week=0.0, retrain_every_days=0.0)
+    roomy = base.replace(org=dataclasses.replace(base.org, ml_engineers=20), lifecycle=lifecycle)
+    more_mle = roomy.replace(org=dataclasses.replace(roomy.org, ml_engineers=21))
+    more_ds = roomy.replace(org=dataclasses.replace(roomy.org, data_scientists=5))
+    reference = simulate(roomy, 3).models
+    for variant in (more_mle, more_ds):
+        models = simulate(variant, 3).models
+        first_four = models[models["trained_by"].isin(reference["trained_by"].unique())]
+        key = ["trained_by", "trained_day"]
+        merged = reference.merge(first_four, on=key, suffixes=("", "_variant"))
+        assert len(merged) == len(reference)
+        assert np.allclose(merged["ttp_days"], merged["ttp_days_variant"], equal_nan=True)

@@ -14,13 +14,13 @@ one event per model per week; that share slows every task the role starts and is
 from __future__ import annotations
 
 import math
-from collections import deque
-from dataclasses import dataclass, field
+from collections import OrderedDict, deque
+from dataclasses import dataclass
 
 import simpy
 
 from mlorg.rng import Sampler, Streams
-from mlorg.scenario import ACTIVITIES, CAPABILITIES, ROLES, Scenario
+from mlorg.scenario import ACTIVITIES, CAPABILITIES, ROLES, Distribution, Scenario
 from mlorg.sim.levels import Level
 
 # Who carries steady load, in order of preference: per-model toil falls to ML engineers if there are any,
@@ -35,12 +35,24 @@ NAN = float("nan")
 
 
 @dataclass(slots=True, eq=False)
+class ModelDraws:
+    """The random draws for the models one person trains, so that they do not depend on anyone else's
+    (common random numbers: adding an ML engineer leaves each data scientist's models exactly as they were)."""
+
+    effort: Sampler
+    review: Sampler
+    retraining: Sampler
+    lifetime: Sampler
+
+
+@dataclass(slots=True, eq=False)
 class Model:
     """A trained model: the first version is a new model, later versions come from retraining."""
 
     id: int
     trained_at: float
     trained_by: int
+    draws: ModelDraws
     live_at: float = NAN
     abandoned_at: float = NAN
     retired_at: float = NAN
@@ -81,7 +93,8 @@ class Worker:
     task_hours: float = 0.0  # calendar length of the current task
     production_hours: float = 0.0
     worked_hours: float = 0.0
-    research: Sampler | None = field(default=None)
+    research: Sampler | None = None
+    draws: ModelDraws | None = None
 
 
 @dataclass
@@ -114,11 +127,8 @@ class OrgSimulation:
         self.horizon = scenario.horizon_days * HOURS_PER_DAY
         self.speed = scenario.org.productive_hours_per_week / HOURS_PER_WEEK  # person-hours per hour
 
-        p, lc = scenario.productionisation, scenario.lifecycle
-        self.effort_draw = self.streams.sampler("productionisation/effort", p.effort_hours)
-        self.review_draw = self.streams.sampler("deploy/review", scenario.deploy.review_hours)
-        self.retraining_draw = self.streams.sampler("lifecycle/retraining", lc.retraining_effort_hours)
-        self.lifetime_rng = self.streams.generator("lifecycle/lifetime")
+        lc = scenario.lifecycle
+        self.lifetime = Distribution(dist="exponential", mean=lc.lifetime_days * HOURS_PER_DAY)
         self.attrition_rng = {role: self.streams.generator(f"attrition/{role}") for role in ROLES}
 
         self.models: list[Model] = []
@@ -130,7 +140,9 @@ class OrgSimulation:
         self.queues = {"productionisation": self.production, "retraining": self.retraining,
                        "platform": self.platform_work}
         self.chunks_left: dict[str, int] = {}
-        self.idle: dict[str, dict[int, Worker]] = {role: {} for role in ROLES}
+        # Idle people by role, longest idle first. OrderedDict, not dict: a dict that keeps losing its first
+        # entries must skip the deleted slots on every iteration, which made dispatch grow with history.
+        self.idle: dict[str, OrderedDict[int, Worker]] = {role: OrderedDict() for role in ROLES}
         self.workers: dict[int, Worker] = {}
         self.role_efficiency = {role: {a: getattr(getattr(scenario.skills, role), a) for a in ACTIVITIES}
                                 for role in ROLES}
@@ -181,7 +193,8 @@ class OrgSimulation:
     def _at(self, time: float, callback) -> None:
         """Call ``callback(event)`` at an absolute time, if it falls within the horizon."""
         if time < self.horizon:
-            self.env.timeout(max(time - self.env._now, 0.0)).callbacks.append(callback)
+            delay = time - self.env._now
+            self.env.timeout(delay if delay > 0.0 else 0.0).callbacks.append(callback)
 
     def _log(self, event: str, model: int = -1, worker: int = -1, detail: str = "") -> None:
         self.events.append((self.env._now, event, model, worker, detail))
@@ -195,7 +208,13 @@ class OrgSimulation:
                         hired_at=self.env._now, since=self.env._now)
         self.next_worker_id += 1
         if worker.efficiency["research"] > 0:
-            worker.research = self.streams.sampler(f"research/{role}/{index}", self.s.research.cycle_hours)
+            name, s = f"{role}/{index}", self.s
+            worker.research = self.streams.sampler(f"research/{name}", s.research.cycle_hours)
+            worker.draws = ModelDraws(
+                effort=self.streams.sampler(f"productionisation/effort/{name}", s.productionisation.effort_hours),
+                review=self.streams.sampler(f"deploy/review/{name}", s.deploy.review_hours),
+                retraining=self.streams.sampler(f"lifecycle/retraining/{name}", s.lifecycle.retraining_effort_hours),
+                lifetime=self.streams.sampler(f"lifecycle/lifetime/{name}", self.lifetime))
         self.workers[worker.id] = worker
         self._set_headcount(role, +1)
         self._log("hired", worker=worker.id, detail=role)
@@ -330,29 +349,33 @@ class OrgSimulation:
         self._offer(item)
 
     def _offer(self, item: WorkItem) -> None:
-        """Hand queued work straight to an idle person who would take it (ids in hiring order)."""
+        """Hand queued work straight to the longest-idle person who would take it."""
         for role in ROLES:
             idle = self.idle[role]
             if not idle or self.role_efficiency[role][item.kind] <= 0:
                 continue
-            for worker in idle.values():
-                if item.kind != "productionisation" or self._takes_production(worker):
-                    del idle[worker.id]
-                    item.state = "active"
-                    worker.item = item
-                    worker.wake.succeed()
-                    return
+            if role == "data_scientist" and item.kind == "productionisation":
+                worker = next((w for w in idle.values() if self._takes_production(w)), None)
+                if worker is None:
+                    continue
+                del idle[worker.id]
+            else:
+                worker = idle.popitem(last=False)[1]
+            item.state = "active"
+            worker.item = item
+            worker.wake.succeed()
+            return
 
     # ------------------------------------------------------------------------------- model lifecycle
 
     def _done(self, item: WorkItem, w: Worker) -> None:
         now = self.env._now
         if item.kind == "research":
-            model = Model(id=len(self.models), trained_at=now, trained_by=w.id)
+            model = Model(id=len(self.models), trained_at=now, trained_by=w.id, draws=w.draws)
             self.models.append(model)
             self.backlog.add(now, 1)
             self._log("trained", model.id, w.id)
-            production = WorkItem(kind="productionisation", base_effort=self.effort_draw(), model=model)
+            production = WorkItem(kind="productionisation", base_effort=model.draws.effort(), model=model)
             self._enqueue(production)
             abandon_after = self.s.productionisation.abandon_after_days * HOURS_PER_DAY
             self._at(now + abandon_after, lambda _ev: self._abandon(production))
@@ -361,13 +384,13 @@ class OrgSimulation:
             self._log("retrained", model.id, w.id)
             if model.is_live:
                 share = self.s.productionisation.version_effort_share
-                self._enqueue(WorkItem(kind="productionisation", base_effort=self.effort_draw() * share,
+                self._enqueue(WorkItem(kind="productionisation", base_effort=model.draws.effort() * share,
                                        model=model, is_version=True))
             else:
                 model.version_pending = False
         elif item.kind == "productionisation":
             self._log("productionised", item.model.id, w.id)
-            review = self.review_draw() * self.factor["review"]
+            review = item.model.draws.review() * self.factor["review"]
             ready = now + review
             every = self.s.deploy.release_every_days * HOURS_PER_DAY
             live = math.ceil(ready / every) * every if every > 0 else ready
@@ -398,7 +421,7 @@ class OrgSimulation:
             self.models_live.add(now, 1)
             lifetime = self.s.lifecycle.lifetime_days
             if lifetime > 0:
-                self._at(now + self.lifetime_rng.exponential(lifetime * HOURS_PER_DAY),
+                self._at(now + model.draws.lifetime(),
                          lambda _ev: self._retire(model))
             self._update_toil()
         model.versions_live += 1
@@ -413,7 +436,7 @@ class OrgSimulation:
             return
         model.version_pending = True
         self._log("retraining_requested", model.id)
-        self._enqueue(WorkItem(kind="retraining", base_effort=self.retraining_draw(), model=model))
+        self._enqueue(WorkItem(kind="retraining", base_effort=model.draws.retraining(), model=model))
 
     def _retire(self, model: Model) -> None:
         model.retired_at = self.env._now
