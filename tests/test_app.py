@@ -158,7 +158,8 @@ def test_downloads_round_trip_the_edited_scenario_and_replications(downloads):
 
 def test_save_run_stores_it_and_lists_it(tmp_path):
     at = run(page(), replications=2)
-    at.text_input(key="save_label").set_value("baseline")
+    (label,) = at.text_input  # the run's label, keyed on the run so that each new run offers its own name
+    label.set_value("baseline")
     at.button(key="save").click().run()
     assert not at.exception and not at.error
     saved = RunStore(tmp_path / "runs.duckdb").list()
@@ -205,3 +206,14 @@ def test_an_invalid_edit_shows_the_schema_message_and_runs_nothing():
     at = run(page(), scenario="uber_scale", horizon_days=30)
     assert "org.hiring[0].day: 365 is not allowed; must be <= horizon_days (30)" in at.error[0].value
     assert not at.metric
+
+
+def test_switching_scenario_marks_old_results_and_offers_the_new_name_for_saving():
+    at = run(page(), "first_mle", replications=2)
+    assert at.text_input[0].value == "first_mle"
+    at.selectbox(key="scenario").set_value("notebook_shipping").run()
+    assert [i.value for i in at.info] == ["The results below are for first_mle; press Run to simulate "
+                                          "notebook_shipping."]
+    at = run(at, "notebook_shipping", replications=2)
+    assert not at.info
+    assert at.text_input[0].value == "notebook_shipping"

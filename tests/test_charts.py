@@ -83,7 +83,9 @@ def test_models_over_time_layers_band_and_mean_line():
     spec = chart.to_dict()
     area, line = spec["layer"]
     assert area["mark"]["type"] == "area" and line["mark"]["type"] == "line"
-    assert area["encoding"]["x"] == {"field": "day", "type": "quantitative", "title": "time (days)"}
+    # The x axis ends at the last simulated week, not at the next round number.
+    assert area["encoding"]["x"] == {"field": "day", "type": "quantitative", "title": "time (days)",
+                                     "scale": {"domain": [0, 7.0], "nice": False}}
     assert area["encoding"]["y"]["field"] == "low" and area["encoding"]["y2"]["field"] == "high"
     assert line["encoding"]["y"]["field"] == "mean" and line["encoding"]["y"]["title"] == "models"
     assert line["encoding"]["color"]["field"] == "label"

@@ -79,6 +79,10 @@ def interval_text(row: pd.Series, kind: str, total: int) -> str:
     return text if row["n"] == total else f"{text} (over {int(row['n'])} of {total} replications)"
 
 
+def people(count: int, role: str) -> str:
+    return f"{count} {role}{'' if count == 1 else 's'}"
+
+
 def file_stem(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("_") or "scenario"
 
@@ -115,8 +119,8 @@ def show_result(result: dict) -> None:
     scenario, summary, n = replications.scenario, replications.summary, replications.n
     st.subheader(f"Results: {scenario.name}")
     org = scenario.org
-    st.caption(f"{org.data_scientists} data scientists, {org.ml_engineers} ML engineers, "
-               f"{org.platform_engineers} platform engineers at day 0; {scenario.horizon_days:g} days; "
+    st.caption(f"{people(org.data_scientists, 'data scientist')}, {people(org.ml_engineers, 'ML engineer')}, "
+               f"{people(org.platform_engineers, 'platform engineer')} at day 0; {scenario.horizon_days:g} days; "
                f"{n} replications from seed {replications.seed}. Figures are means over replications with "
                "95% confidence intervals of the mean.")
     for column, (metric, label, kind) in zip(st.columns(len(HEADLINES)), HEADLINES, strict=True):
@@ -150,7 +154,9 @@ def show_result(result: dict) -> None:
                           file_name=f"{stem}_replications.csv", mime="text/csv", on_click="ignore",
                           key="download_csv")
 
-    label = st.text_input("Label for the saved run", value=scenario.name, key="save_label")
+    # Keyed on the run, so a new run offers its own name rather than keeping the first run's label.
+    label = st.text_input("Label for the saved run", value=scenario.name,
+                          key=f"save_label.{scenario.name}.{n}.{replications.seed}.{hash(scenario)}")
     if st.button("Save run", key="save"):
         store = RunStore()
         try:
@@ -196,5 +202,8 @@ except ERRORS as exc:
     show_error(exc)
 
 if RESULT in st.session_state:
+    shown = st.session_state[RESULT]["replications"].scenario
+    if shown.name != base.name:
+        st.info(f"The results below are for {shown.name}; press Run to simulate {base.name}.")
     show_result(st.session_state[RESULT])
 saved_runs()

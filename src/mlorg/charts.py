@@ -28,6 +28,7 @@ MODEL_SERIES = {
     "backlog": "backlog (trained, not yet live)",
     "abandoned_cum": "abandoned (cumulative)",
 }
+MODEL_COLOURS = ["#4c78a8", "#f58518", "#e45756"]
 
 ROLE_LABELS = {
     "data_scientist": "data scientists",
@@ -101,10 +102,11 @@ def models_over_time(timeseries: Frames, *, interval: str = "ci") -> alt.LayerCh
     data = bands(timeseries, list(MODEL_SERIES), interval=interval)
     data["label"] = data["series"].map(MODEL_SERIES)
     labels = list(MODEL_SERIES.values())
+    last_day = float(data["day"].max()) if len(data) else 0.0
     base = alt.Chart(data).encode(
-        x=alt.X("day:Q", title="time (days)"),
-        color=alt.Color("label:N", title=None, sort=labels, scale=alt.Scale(domain=labels),
-                        legend=alt.Legend(orient="bottom")),
+        x=alt.X("day:Q", title="time (days)", scale=alt.Scale(domain=[0, max(last_day, 1.0)], nice=False)),
+        color=alt.Color("label:N", title=None, sort=labels, scale=alt.Scale(domain=labels, range=MODEL_COLOURS),
+                        legend=alt.Legend(orient="bottom", labelLimit=0)),
     )
     band = base.mark_area(opacity=0.25).encode(y=alt.Y("low:Q", title="models"), y2="high:Q")
     line = base.mark_line().encode(

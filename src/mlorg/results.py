@@ -176,7 +176,13 @@ class Replications:
 
     @property
     def summary(self) -> pd.DataFrame:
-        return summarise(self.per_replication)
+        # Every metric is a count, duration, cost or share, so an interval reaching below 0 (or a share's
+        # above 1) is clipped to what the metric can be.
+        summary = summarise(self.per_replication)
+        upper = np.where(summary.index.str.contains("share"), 1.0, np.inf)
+        summary["ci95_low"] = summary["ci95_low"].clip(lower=0.0)
+        summary["ci95_high"] = summary["ci95_high"].clip(upper=pd.Series(upper, index=summary.index))
+        return summary
 
     @property
     def n(self) -> int:
