@@ -27,7 +27,12 @@ class Level:
             self.values.append(value)
 
     def add(self, now: float, delta: float) -> None:
-        self.set(now, self.values[-1] + delta)
+        value = self.values[-1] + delta
+        if now == self.times[-1]:
+            self.values[-1] = value
+        else:
+            self.times.append(now)
+            self.values.append(value)
 
     def integral(self, start: float, end: float) -> float:
         """Integral of the level over [start, end] (value × hours)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from functools import partial
 
 import simpy
 
@@ -58,10 +59,7 @@ class Model:
     retired_at: float = NAN
     versions_live: int = 0
     version_pending: bool = False
-
-    @property
-    def is_live(self) -> bool:
-        return self.live_at == self.live_at and self.retired_at != self.retired_at  # not NaN / NaN
+    is_live: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -191,7 +189,11 @@ class OrgSimulation:
         return self._finish()
 
     def _at(self, time: float, callback) -> None:
-        """Call ``callback(event)`` at an absolute time, if it falls within the horizon."""
+        """Call ``callback(event)`` at an absolute time, if it falls within the horizon.
+
+        Callbacks are bound methods or ``functools.partial``s taking the event last, not lambdas: a
+        lambda costs one more Python call per event.
+        """
         if time < self.horizon:
             delay = time - self.env._now
             self.env.timeout(delay if delay > 0.0 else 0.0).callbacks.append(callback)
@@ -237,7 +239,7 @@ class OrgSimulation:
             done_share = (self.env._now - worker.since) / worker.task_hours if worker.task_hours > 0 else 0.0
             item.effort *= max(0.0, 1.0 - done_share)
             item.state = "queued"
-            self._queue_for(item).appendleft(item)
+            self.queues[item.kind].appendleft(item)
             self._offer(item)
         worker.item = None
         del self.workers[worker.id]
@@ -306,7 +308,7 @@ class OrgSimulation:
     def _take(self, w: Worker) -> WorkItem | None:
         """The most urgent work this worker can and will do now, or None."""
         eff = w.efficiency
-        if eff["productionisation"] > 0 and self._takes_production(w):
+        if eff["productionisation"] > 0 and (w.role != "data_scientist" or self._takes_production(w)):
             item = self._pop(self.production)
             if item is not None:
                 return item
@@ -340,12 +342,9 @@ class OrgSimulation:
                 return item
         return None
 
-    def _queue_for(self, item: WorkItem) -> deque[WorkItem]:
-        return self.queues[item.kind]
-
     def _enqueue(self, item: WorkItem) -> None:
         item.queued_at = self.env._now
-        self._queue_for(item).append(item)
+        self.queues[item.kind].append(item)
         self._offer(item)
 
     def _offer(self, item: WorkItem) -> None:
@@ -378,7 +377,7 @@ class OrgSimulation:
             production = WorkItem(kind="productionisation", base_effort=model.draws.effort(), model=model)
             self._enqueue(production)
             abandon_after = self.s.productionisation.abandon_after_days * HOURS_PER_DAY
-            self._at(now + abandon_after, lambda _ev: self._abandon(production))
+            self._at(now + abandon_after, partial(self._abandon, production))
         elif item.kind == "retraining":
             model = item.model
             self._log("retrained", model.id, w.id)
@@ -394,13 +393,13 @@ class OrgSimulation:
             ready = now + review
             every = self.s.deploy.release_every_days * HOURS_PER_DAY
             live = math.ceil(ready / every) * every if every > 0 else ready
-            self._at(live, lambda _ev: self._go_live(item))
+            self._at(live, partial(self._go_live, item))
         elif item.kind == "platform":
             self.chunks_left[item.capability] -= 1
             if self.chunks_left[item.capability] == 0:
                 self._capability_built(item.capability)
 
-    def _abandon(self, item: WorkItem) -> None:
+    def _abandon(self, item: WorkItem, _event: simpy.Event | None = None) -> None:
         started = item.effort == item.effort  # effort is NaN until someone starts the work
         if item.state != "queued" or started:
             return
@@ -409,7 +408,7 @@ class OrgSimulation:
         self.backlog.add(self.env._now, -1)
         self._log("abandoned", item.model.id)
 
-    def _go_live(self, item: WorkItem) -> None:
+    def _go_live(self, item: WorkItem, _event: simpy.Event | None = None) -> None:
         now, model = self.env._now, item.model
         if item.is_version:
             model.version_pending = False
@@ -417,29 +416,30 @@ class OrgSimulation:
                 return
         else:
             model.live_at = now
+            model.is_live = True
             self.backlog.add(now, -1)
             self.models_live.add(now, 1)
             lifetime = self.s.lifecycle.lifetime_days
             if lifetime > 0:
-                self._at(now + model.draws.lifetime(),
-                         lambda _ev: self._retire(model))
+                self._at(now + model.draws.lifetime(), partial(self._retire, model))
             self._update_toil()
         model.versions_live += 1
         self.deploys.append((now, model.id, model.versions_live))
         self._log("live", model.id, detail=f"v{model.versions_live}")
         every = self.s.lifecycle.retrain_every_days
         if every > 0:
-            self._at(now + every * HOURS_PER_DAY, lambda _ev: self._request_retraining(model))
+            self._at(now + every * HOURS_PER_DAY, partial(self._request_retraining, model))
 
-    def _request_retraining(self, model: Model) -> None:
+    def _request_retraining(self, model: Model, _event: simpy.Event | None = None) -> None:
         if not model.is_live or model.version_pending:
             return
         model.version_pending = True
         self._log("retraining_requested", model.id)
         self._enqueue(WorkItem(kind="retraining", base_effort=model.draws.retraining(), model=model))
 
-    def _retire(self, model: Model) -> None:
+    def _retire(self, model: Model, _event: simpy.Event | None = None) -> None:
         model.retired_at = self.env._now
+        model.is_live = False
         self.models_live.add(self.env._now, -1)
         self._log("retired", model.id)
         self._update_toil()
