@@ -70,26 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _int_option(name: str, lo: int, hi: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; must be an integer") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{value} is not allowed; must be >= {lo} and <= {hi}")
-        return value
-    parse.__name__ = name
-    return parse
+    return _bounded_option(name, int, "an integer", lo, hi)
 
 
 def _float_option(name: str, lo: float, hi: float):
-    def parse(text: str) -> float:
+    return _bounded_option(name, float, "a number", lo, hi)
+
+
+def _plain(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def _bounded_option(name: str, kind: type, kind_text: str, lo: float, hi: float):
+    """An argparse type that names the value and the allowed range when it refuses one."""
+    def parse(text: str):
         try:
-            value = float(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; must be a number") from None
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; must be {kind_text}") from None
         if not (math.isfinite(value) and lo <= value <= hi):
-            raise argparse.ArgumentTypeError(f"{text} is not allowed; must be >= {lo:g} and <= {hi:g}")
+            raise argparse.ArgumentTypeError(f"{text} is not allowed; must be >= {_plain(lo)} and <= {_plain(hi)}")
         return value
     parse.__name__ = name
     return parse
