@@ -15,7 +15,11 @@ from pathlib import Path
 
 from mlorg import __version__
 from mlorg.results import MAX_REPLICATIONS, Replications, replicate
-from mlorg.scenario import ScenarioError, load
+from mlorg.rng import distribution_moments
+from mlorg.scenario import Distribution, ScenarioError, load
+from mlorg.serving.analytic import erlang_c, mmc_mean_wait, mmc_response_percentile, pk_mean_wait
+from mlorg.serving.capacity import cheapest, load_instances, service_percentile, tradeoff
+from mlorg.serving.kernel import simulate_queue
 from mlorg.store import RunStore, StoreError
 
 EXIT_USAGE = 2
@@ -66,7 +70,40 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--db", type=Path, metavar="PATH", help="DuckDB file (default data/mlorg.duckdb or $MLORG_DB)")
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(handler=cmd_runs)
+
+    serving = sub.add_parser("serving", help="latency of a serving fleet: simulated per request, and by formula",
+                             description="Simulate requests through c replicas x concurrency servers (FCFS) and "
+                                         "print latency figures, with the analytic ones where a formula applies.")
+    serving.add_argument("--arrival-rps", type=_float_option("--arrival-rps", 1e-6, 1e7), metavar="R",
+                         help="requests per second (Poisson arrivals)")
+    _service_options(serving, required=False)  # not required when the `plan` subcommand follows
+    serving.add_argument("--replicas", type=_int_option("--replicas", 1, 100_000), metavar="C")
+    serving.add_argument("--concurrency", type=_int_option("--concurrency", 1, 1024), default=1, metavar="K",
+                         help="requests one replica serves at once (default 1)")
+    serving.add_argument("--requests", type=_int_option("--requests", 1000, 50_000_000), default=1_000_000,
+                         metavar="N", help="requests to simulate (default 1,000,000)")
+    serving.add_argument("--seed", type=_int_option("--seed", 0, 2**63 - 1), default=0, metavar="S")
+    serving.add_argument("--json", action="store_true")
+    serving.set_defaults(handler=cmd_serving)
+    serving_sub = serving.add_subparsers(dest="serving_command", metavar="plan")
+    plan = serving_sub.add_parser("plan", help="cheapest instance type and replica count meeting a p99 SLO")
+    plan.add_argument("--peak-rps", type=_float_option("--peak-rps", 1e-6, 1e7), required=True, metavar="R")
+    _service_options(plan, required=True)
+    plan.add_argument("--slo-p99-ms", type=_float_option("--slo-p99-ms", 1e-3, 1e6), required=True, metavar="L")
+    plan.add_argument("--concurrency", type=_int_option("--concurrency", 1, 1024), metavar="K",
+                      help="requests one replica serves at once (default: its vCPU count)")
+    plan.add_argument("--json", action="store_true")
+    plan.set_defaults(handler=cmd_serving_plan)
     return parser
+
+
+def _service_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument("--service-ms", type=_float_option("--service-ms", 1e-6, 1e7), metavar="S",
+                        required=required, help="mean service time per request (ms)")
+    parser.add_argument("--service-cv", type=_float_option("--service-cv", 0.0, 10.0), default=1.0, metavar="CV",
+                        help="coefficient of variation of the service time (default 1)")
+    parser.add_argument("--dist", choices=("exponential", "deterministic", "lognormal", "gamma"),
+                        default="exponential", help="service-time distribution (default exponential)")
 
 
 def _int_option(name: str, lo: int, hi: int):
@@ -145,6 +182,105 @@ def cmd_runs(args: argparse.Namespace) -> int:
               f"saved {saved.created_at:%Y-%m-%d %H:%M} UTC)")
         print(_table(saved.summary))
     return 0
+
+
+def _service(args: argparse.Namespace) -> Distribution:
+    if args.dist in ("lognormal", "gamma") and args.service_cv == 0:
+        raise UsageError(f"--service-cv: 0 is not allowed for a {args.dist} distribution; must be > 0 "
+                         "(use --dist deterministic for a fixed service time)")
+    return Distribution(dist=args.dist, mean=args.service_ms, cv=args.service_cv)
+
+
+def cmd_serving(args: argparse.Namespace) -> int:
+    missing = [flag for flag, value in (("--arrival-rps", args.arrival_rps), ("--service-ms", args.service_ms),
+                                        ("--replicas", args.replicas)) if value is None]
+    if missing:
+        raise UsageError(f"serving needs {', '.join(missing)} (or use `mlorg serving plan`)")
+    service, servers = _service(args), args.replicas * args.concurrency
+    utilisation = args.arrival_rps * args.service_ms / 1000.0 / servers
+    if utilisation >= 1:
+        raise UsageError(f"unstable queue: utilisation {utilisation:.3f} >= 1 ({args.arrival_rps:g} requests/s "
+                         f"need more than {servers} servers of {args.service_ms:g} ms); the queue would grow "
+                         "without bound, so it is not simulated")
+    simulated = simulate_queue(args.arrival_rps, service, servers, args.requests, args.seed).summary()
+    out = {**simulated, "servers": servers, "analytic": analytic_figures(args.arrival_rps, service, servers)}
+    if args.json:
+        print(json.dumps(out, allow_nan=False))
+        return 0
+    shape = f" (cv {service.cv:g})" if service.dist in ("lognormal", "gamma") else ""
+    print(f"{args.requests:,} requests (the first 10% discarded as warm-up) at {args.arrival_rps:g}/s, "
+          f"{args.dist} service of {args.service_ms:g} ms"
+          f"{shape}, {servers} server{'' if servers == 1 else 's'}\n")
+    rows = [("figure", "simulated", "analytic")]
+    for key in ("utilization", "p_wait", "mean_wait_ms", "p50_ms", "p95_ms", "p99_ms"):
+        formula = out["analytic"].get(key) if out["analytic"] else None
+        rows.append((key, _fmt(simulated[key]), "" if formula is None else _fmt(formula)))
+    print(_columns(rows))
+    if not out["analytic"]:
+        print("\n(no closed form for this queue: the figures are the simulation's)")
+    return 0
+
+
+def analytic_figures(arrival_rps: float, service: Distribution, servers: int) -> dict | None:
+    """Closed-form figures where theory gives them: M/M/c (Erlang C) or M/G/1 (Pollaczek–Khinchine)."""
+    mean_s = service.mean / 1000.0
+    rate = 1.0 / mean_s
+    if service.dist == "exponential":
+        return {"utilization": arrival_rps * mean_s / servers, "p_wait": erlang_c(arrival_rps, rate, servers),
+                "mean_wait_ms": 1000.0 * mmc_mean_wait(arrival_rps, rate, servers),
+                "p50_ms": 1000.0 * mmc_response_percentile(arrival_rps, rate, servers, 0.50),
+                "p95_ms": 1000.0 * mmc_response_percentile(arrival_rps, rate, servers, 0.95),
+                "p99_ms": 1000.0 * mmc_response_percentile(arrival_rps, rate, servers, 0.99)}
+    if servers == 1:
+        _, variance = distribution_moments(service)
+        return {"utilization": arrival_rps * mean_s, "p_wait": arrival_rps * mean_s,
+                "mean_wait_ms": 1000.0 * pk_mean_wait(arrival_rps, mean_s, variance / 1e6)}
+    return None
+
+
+def cmd_serving_plan(args: argparse.Namespace) -> int:
+    service = _service(args)
+    instances = load_instances()
+    try:
+        best = cheapest(args.peak_rps, service, args.slo_p99_ms, instances, args.concurrency)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if best is None:
+        floor = service_percentile(service, 0.99)
+        raise UsageError(f"no configuration meets p99 <= {args.slo_p99_ms:g} ms: the service time alone has a p99 "
+                         f"of {floor:.3g} ms")
+    instance = next(i for i in instances if i.name == best.instance)
+    table = tradeoff(args.peak_rps, service, instance, concurrency=args.concurrency)
+    if args.json:
+        print(json.dumps({"cheapest": _option_json(best), "tradeoff": [_option_json(o) for o in table]},
+                         allow_nan=False))
+        return 0
+    print(f"cheapest meeting p99 <= {args.slo_p99_ms:g} ms at {args.peak_rps:g} requests/s: {best.replicas} x "
+          f"{best.instance} (${best.usd_per_hour:.3f}/hour, ${best.usd_per_month:,.0f}/month), "
+          f"p99 {best.p99_ms:.1f} ms, utilisation {best.utilisation:.0%}\n")
+    rows = [("replicas", "servers", "utilisation", "p99 ms", "$/hour", "$/month", "meets SLO")]
+    for o in table:
+        rows.append((str(o.replicas), str(o.servers), f"{o.utilisation:.0%}", _fmt(o.p99_ms), f"{o.usd_per_hour:.3f}",
+                     f"{o.usd_per_month:,.0f}", "yes" if o.p99_ms <= args.slo_p99_ms else "no"))
+    print(f"cost / latency trade-off on {instance.name}:")
+    print(_columns(rows))
+    return 0
+
+
+def _option_json(o) -> dict:
+    return {"instance": o.instance, "replicas": o.replicas, "servers": o.servers, "utilisation": o.utilisation,
+            "p99_ms": o.p99_ms if math.isfinite(o.p99_ms) else None, "usd_per_hour": o.usd_per_hour,
+            "usd_per_month": o.usd_per_month}
+
+
+def _columns(rows: list[tuple[str, ...]]) -> str:
+    """Rows as aligned text columns: the first left-aligned, the rest right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------------------ output

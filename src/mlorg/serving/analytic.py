@@ -42,3 +42,48 @@ def mmc_mean_sojourn(arrival_rate: float, service_rate: float, servers: int) -> 
 def mmc_wait_tail(arrival_rate: float, service_rate: float, servers: int, t: float) -> float:
     """P(wait > t) in an M/M/c queue: C · exp(−(cμ − λ) t)."""
     return erlang_c(arrival_rate, service_rate, servers) * math.exp(-(servers * service_rate - arrival_rate) * t)
+
+
+def mmc_response_tail(arrival_rate: float, service_rate: float, servers: int, t: float) -> float:
+    """P(response time > t) in an M/M/c queue, response = wait + service.
+
+    The wait is 0 with probability 1 − C and exponential with rate θ = cμ − λ with probability C; the service
+    is exponential with rate μ; so the tail mixes an exponential and a hypoexponential (sum of the two).
+    """
+    p_wait = erlang_c(arrival_rate, service_rate, servers)
+    theta, mu = servers * service_rate - arrival_rate, service_rate
+    if t <= 0:
+        return 1.0
+    if math.isclose(theta, mu, rel_tol=1e-9):
+        both = (1.0 + mu * t) * math.exp(-mu * t)
+    else:
+        both = (mu * math.exp(-theta * t) - theta * math.exp(-mu * t)) / (mu - theta)
+    return (1.0 - p_wait) * math.exp(-mu * t) + p_wait * both
+
+
+def mmc_response_percentile(arrival_rate: float, service_rate: float, servers: int, q: float) -> float:
+    """The q-quantile (0 < q < 1) of the M/M/c response time, by bisection on its tail."""
+    if not 0 < q < 1:
+        raise ValueError(f"q must be > 0 and < 1, got {q!r}")
+    target = 1.0 - q
+    low, high = 0.0, 1.0 / service_rate
+    while mmc_response_tail(arrival_rate, service_rate, servers, high) > target:
+        high *= 2.0
+    for _ in range(200):  # the tail is monotone; 200 halvings reach machine precision
+        middle = 0.5 * (low + high)
+        if mmc_response_tail(arrival_rate, service_rate, servers, middle) > target:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-12 * high:
+            break
+    return 0.5 * (low + high)
+
+
+def pk_mean_wait(arrival_rate: float, mean_service: float, service_variance: float) -> float:
+    """Mean wait in an M/G/1 queue (Pollaczek–Khinchine): λ·E[S²] / (2(1 − ρ))."""
+    if mean_service <= 0 or service_variance < 0:
+        raise ValueError("mean_service must be > 0 and service_variance >= 0")
+    utilisation = _check(arrival_rate, 1.0 / mean_service, 1)
+    second_moment = service_variance + mean_service**2
+    return arrival_rate * second_moment / (2.0 * (1.0 - utilisation))
