@@ -73,15 +73,22 @@ def to_frames(out: SimOutput) -> RunResult:
         "deploys": float(len(out.deploys)),
         "event_count": float(out.event_count),
     }
+    if out.serving is not None:
+        totals = list(out.serving.values())
+        extras["serving_cost_usd"] = sum(t.cost_usd for t in totals)
+        extras["predictions_served"] = sum(t.predictions for t in totals)
+        extras["realtime_hours"] = out.serving["realtime"].hours
+        extras["realtime_hours_meeting_slo"] = out.serving["realtime"].hours_meeting_slo
     return RunResult(out.scenario, out.seed, out.replication, events, models, timeseries, time_use,
                      level_means, level_ends, extras)
 
 
 def _models_frame(out: SimOutput) -> pd.DataFrame:
-    rows = [(m.id, m.trained_at, m.trained_by, m.live_at, m.abandoned_at, m.retired_at, m.versions_live)
-            for m in out.models]
+    rows = [(m.id, m.trained_at, m.trained_by, m.live_at, m.abandoned_at, m.retired_at, m.versions_live,
+             m.serving_mode, m.serving_level, m.serving_cost, m.predictions) for m in out.models]
     frame = pd.DataFrame.from_records(rows, columns=["model_id", "trained_at", "trained_by", "live_at",
-                                                     "abandoned_at", "retired_at", "versions_live"])
+                                                     "abandoned_at", "retired_at", "versions_live", "serving_mode",
+                                                     "serving_level", "serving_cost_usd", "predictions"])
     for column in ("trained", "live", "abandoned", "retired"):
         frame[f"{column}_day"] = frame.pop(f"{column}_at") / HOURS_PER_DAY
     frame["ttp_days"] = frame["live_day"] - frame["trained_day"]
@@ -122,6 +129,10 @@ METRIC_DOCS: dict[str, str] = {
     "headcount_end": "people at the end",
     "staff_cost_usd": "fully loaded staff cost over the run",
     "toil_unmet_hours": "maintenance hours nobody had capacity for",
+    "serving_cost_usd": "cost of serving every live model (replica-hours, batch compute, edge rollouts)",
+    "cost_per_1k_predictions_usd": "serving cost per thousand predictions",
+    "slo_attainment": "share of real-time model-hours whose p99 latency met the SLO",
+    "predictions_served": "predictions made by live models",
 }
 for _role in ROLES:
     for _activity in TIME_ACTIVITIES:
@@ -155,12 +166,26 @@ def metrics(run: RunResult) -> dict[str, float]:
         "headcount_end": sum(run.level_ends[f"headcount_{role}"] for role in ROLES),
         "staff_cost_usd": run.extras["staff_cost_usd"],
         "toil_unmet_hours": run.extras["toil_unmet_hours"],
+        **serving_metrics(run.extras),
     }
     shares = run.time_use.set_index(["role", "activity"])["share"]
     for role in ROLES:
         for activity in TIME_ACTIVITIES:
             out[f"time_share_{role}_{activity}"] = float(shares[(role, activity)])
     return out
+
+
+def serving_metrics(extras: dict[str, float]) -> dict[str, float]:
+    """Serving figures; NaN (JSON null) when the scenario does not model serving."""
+    if "serving_cost_usd" not in extras:
+        return dict.fromkeys(("serving_cost_usd", "cost_per_1k_predictions_usd", "slo_attainment",
+                              "predictions_served"), math.nan)
+    cost, predictions = extras["serving_cost_usd"], extras["predictions_served"]
+    hours = extras["realtime_hours"]
+    return {"serving_cost_usd": cost,
+            "cost_per_1k_predictions_usd": 1000.0 * cost / predictions if predictions > 0 else math.nan,
+            "slo_attainment": extras["realtime_hours_meeting_slo"] / hours if hours > 0 else math.nan,
+            "predictions_served": predictions}
 
 
 # ------------------------------------------------------------------------------------------ replication

@@ -22,7 +22,9 @@ import simpy
 
 from mlorg.rng import Sampler, Streams
 from mlorg.scenario import ACTIVITIES, CAPABILITIES, ROLES, Distribution, Scenario
+from mlorg.serving.fleet import ServingTotals
 from mlorg.sim.levels import Level
+from mlorg.sim.serving import ServingDraws, ServingLedger
 
 # Who carries steady load, in order of preference: per-model toil falls to ML engineers if there are any,
 # platform upkeep to platform engineers.
@@ -44,6 +46,7 @@ class ModelDraws:
     review: Sampler
     retraining: Sampler
     lifetime: Sampler
+    serving: ServingDraws | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -60,6 +63,10 @@ class Model:
     versions_live: int = 0
     version_pending: bool = False
     is_live: bool = False
+    serving_mode: str = ""  # realtime | batch | edge, when the scenario serves models
+    serving_level: float = 0.0  # requests/s, rows/day or devices
+    serving_cost: float = 0.0
+    predictions: float = 0.0
 
 
 @dataclass(slots=True, eq=False)
@@ -111,6 +118,7 @@ class SimOutput:
     deploys: list[tuple[float, int, int]]  # (time, model id, version number)
     toil_unmet_hours: float
     event_count: int
+    serving: dict[str, ServingTotals] | None  # by mode; None when the scenario does not serve models
 
 
 class OrgSimulation:
@@ -167,6 +175,7 @@ class OrgSimulation:
             *(f"headcount_{role}" for role in ROLES))}
         self.backlog, self.models_live = self.levels["backlog"], self.levels["models_live"]
         self.next_worker_id = 0
+        self.serving = ServingLedger(scenario, self.streams, self.horizon) if scenario.serving.enabled else None
 
     # ---------------------------------------------------------------------------------------- set-up
 
@@ -216,7 +225,8 @@ class OrgSimulation:
                 effort=self.streams.sampler(f"productionisation/effort/{name}", s.productionisation.effort_hours),
                 review=self.streams.sampler(f"deploy/review/{name}", s.deploy.review_hours),
                 retraining=self.streams.sampler(f"lifecycle/retraining/{name}", s.lifecycle.retraining_effort_hours),
-                lifetime=self.streams.sampler(f"lifecycle/lifetime/{name}", self.lifetime))
+                lifetime=self.streams.sampler(f"lifecycle/lifetime/{name}", self.lifetime),
+                serving=self.serving.draws(name) if self.serving else None)
         self.workers[worker.id] = worker
         self._set_headcount(role, +1)
         self._log("hired", worker=worker.id, detail=role)
@@ -423,6 +433,10 @@ class OrgSimulation:
             if lifetime > 0:
                 self._at(now + model.draws.lifetime(), partial(self._retire, model))
             self._update_toil()
+            if self.serving:
+                model.serving_mode, model.serving_level = self.serving.assign(model.draws.serving)
+        if self.serving:
+            model.serving_cost += self.serving.deployed(model.serving_mode)
         model.versions_live += 1
         self.deploys.append((now, model.id, model.versions_live))
         self._log("live", model.id, detail=f"v{model.versions_live}")
@@ -440,9 +454,16 @@ class OrgSimulation:
     def _retire(self, model: Model, _event: simpy.Event | None = None) -> None:
         model.retired_at = self.env._now
         model.is_live = False
+        if self.serving:
+            self._settle_serving(model)
         self.models_live.add(self.env._now, -1)
         self._log("retired", model.id)
         self._update_toil()
+
+    def _settle_serving(self, model: Model) -> None:
+        served = self.serving.settle(model.serving_mode, model.serving_level, model.live_at, self.env._now)
+        model.serving_cost += served.cost_usd
+        model.predictions += served.predictions
 
     # -------------------------------------------------------------------------------------- platform
 
@@ -504,6 +525,10 @@ class OrgSimulation:
     def _finish(self) -> SimOutput:
         for worker in self.workers.values():
             self._close(worker)
+        if self.serving:
+            for model in self.models:
+                if model.is_live:
+                    self._settle_serving(model)
         self._update_toil()
         return SimOutput(
             scenario=self.s, seed=self.seed, replication=self.replication, horizon=self.horizon,
@@ -511,6 +536,7 @@ class OrgSimulation:
             capabilities_built=dict(self.built), deploys=self.deploys,
             toil_unmet_hours=self.toil_unmet_hours,
             event_count=next(self.env._eid),  # SimPy's running count of scheduled events
+            serving=self.serving.totals if self.serving else None,
         )
 
 

@@ -1,0 +1,227 @@
+"""Serving totals of real-time models over the hours they are live, hour by hour but vectorised.
+
+One model's load in hour h is ``base_rps × profile[h]``, where ``profile`` is one org-wide array over all
+simulated hours (daily and weekly shape × traffic growth × spikes) that the caller builds once. Each hour an
+autoscaler sets the replica count for the load it saw ``reaction_delay_hours`` earlier, and the hour meets
+the p99 SLO if its load is at most the largest rate at which ``replicas × concurrency`` M/M/c servers keep
+the p99 response time within the SLO (:class:`SloTable`).
+
+Most models never leave their minimum replica count and meet the SLO at their peak, so
+:func:`realtime_totals` first checks the window's peak and only builds per-hour arrays for the models that
+scale or may miss the SLO; both paths give the same totals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlorg.serving.analytic import mmc_response_tail
+
+SLO_TAIL = 0.01  # the p99: at most 1% of requests may take longer than the SLO
+
+
+@dataclass(frozen=True)
+class RealtimePolicy:
+    """How one real-time model is served: replica size and price, the SLO, and the autoscaler's rules."""
+
+    service_ms: float  # mean service time of one request (exponential)
+    concurrency: int  # requests one replica serves at once
+    usd_per_hour: float  # price of one replica
+    slo_p99_ms: float
+    fixed_replicas: int = 0  # > 0: always this many replicas; 0: autoscale
+    min_replicas: int = 1
+    max_replicas: int = 100
+    target_utilisation: float = 0.6  # the autoscaler's target busy share of the servers, in (0, 1]
+    reaction_delay_hours: int = 0  # the autoscaler acts on the load it saw this many hours earlier
+
+    def __post_init__(self) -> None:
+        _positive("service_ms", self.service_ms)
+        _positive("slo_p99_ms", self.slo_p99_ms)
+        if not (math.isfinite(self.usd_per_hour) and self.usd_per_hour >= 0):
+            raise ValueError(f"usd_per_hour: {self.usd_per_hour!r} is not allowed; must be >= 0")
+        _integer("concurrency", self.concurrency, 1)
+        _integer("fixed_replicas", self.fixed_replicas, 0)
+        _integer("min_replicas", self.min_replicas, 0)
+        _integer("max_replicas", self.max_replicas, 1)
+        _integer("reaction_delay_hours", self.reaction_delay_hours, 0)
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas: {self.min_replicas!r} is not allowed; must be <= max_replicas "
+                             f"({self.max_replicas!r})")
+        if not 0 < self.target_utilisation <= 1:
+            raise ValueError(f"target_utilisation: {self.target_utilisation!r} is not allowed; must be in (0, 1]")
+
+    @property
+    def floor_replicas(self) -> int:
+        """The fewest replicas the autoscaler runs: min_replicas, but at least one."""
+        return max(self.min_replicas, 1)
+
+
+class SloTable:
+    """The largest arrival rate (requests/s) at which c M/M/c servers meet the p99 SLO, computed once per c.
+
+    Only the policy's service time and SLO matter, so policies that differ in price or replica limits can
+    share one table.
+    """
+
+    def __init__(self, policy: RealtimePolicy) -> None:
+        self.service_ms = float(policy.service_ms)
+        self.slo_p99_ms = float(policy.slo_p99_ms)
+        self._cache: dict[int, float] = {}
+
+    def __repr__(self) -> str:
+        return f"SloTable(service_ms={self.service_ms}, slo_p99_ms={self.slo_p99_ms}, cached={len(self._cache)})"
+
+    def max_rps(self, servers: int) -> float:
+        """The largest λ with P(response > SLO) ≤ 1%; 0.0 if even an idle system misses the SLO."""
+        servers = int(servers)
+        if servers < 1:
+            raise ValueError(f"servers: {servers!r} is not allowed; must be >= 1")
+        value = self._cache.get(servers)
+        if value is None:
+            value = self._cache[servers] = self._solve(servers)
+        return value
+
+    def max_rps_array(self, servers: np.ndarray) -> np.ndarray:
+        """``max_rps`` elementwise, solving only for the distinct server counts."""
+        distinct, inverse = np.unique(np.asarray(servers, dtype=np.int64), return_inverse=True)
+        values = np.array([self.max_rps(int(c)) for c in distinct], dtype=float)
+        return values[inverse].reshape(np.shape(servers))
+
+    def _solve(self, servers: int) -> float:
+        mu = 1000.0 / self.service_ms  # per second
+        t = self.slo_p99_ms / 1000.0
+        if math.exp(-mu * t) > SLO_TAIL:  # an idle system's response is the service alone: p99 = mean·ln 100
+            return 0.0
+        low, high = 0.0, servers * mu  # the tail meets the target at low and (in the limit) fails at high
+        for _ in range(200):  # the tail grows with λ, so bisect; stop at ~1e-13 relative precision
+            middle = 0.5 * (low + high)
+            if not low < middle < high:
+                break
+            if mmc_response_tail(middle, mu, servers, t) <= SLO_TAIL:
+                low = middle
+            else:
+                high = middle
+            if high - low <= 1e-13 * high:
+                break
+        return low
+
+
+@dataclass(frozen=True)
+class ServingTotals:
+    cost_usd: float = 0.0
+    replica_hours: float = 0.0
+    predictions: float = 0.0
+    hours: float = 0.0
+    hours_meeting_slo: float = 0.0
+
+    def __add__(self, other: ServingTotals) -> ServingTotals:
+        if not isinstance(other, ServingTotals):
+            return NotImplemented
+        return ServingTotals(self.cost_usd + other.cost_usd, self.replica_hours + other.replica_hours,
+                             self.predictions + other.predictions, self.hours + other.hours,
+                             self.hours_meeting_slo + other.hours_meeting_slo)
+
+
+def realtime_totals(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
+                    policy: RealtimePolicy, table: SloTable) -> ServingTotals:
+    """Cost, replica-hours, predictions and SLO hours of one model live over the whole hours [start, end).
+
+    ``profile_prefix`` is ``np.concatenate([[0.0], np.cumsum(profile)])``, built once by the caller. When
+    the replica count cannot change within the window (fixed, or the peak needs no more than the minimum)
+    the totals come from the peak alone; otherwise from per-hour arrays (:func:`_per_hour_totals`).
+    """
+    start, end = _check_call(base_rps, start, end, profile, profile_prefix, policy, table)
+    if start == end:
+        return ServingTotals()
+    hours = end - start
+    predictions = _predictions(base_rps, start, end, profile_prefix)
+    window = profile[start:end]
+    peak = base_rps * float(window.max())  # == max(base_rps × window): rounding is monotone
+    if policy.fixed_replicas > 0:
+        replicas = policy.fixed_replicas
+    elif math.ceil(_replicas_needed(peak, policy)) <= policy.floor_replicas:
+        replicas = policy.floor_replicas
+    else:
+        return _per_hour_totals(base_rps, start, end, profile, profile_prefix, policy, table)
+    threshold = table.max_rps(replicas * policy.concurrency)
+    if peak <= threshold:
+        meeting = hours
+    else:
+        meeting = int(np.count_nonzero(base_rps * window <= threshold))
+    replica_hours = float(replicas * hours)
+    return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours, predictions, float(hours),
+                         float(meeting))
+
+
+def _per_hour_totals(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
+                     policy: RealtimePolicy, table: SloTable) -> ServingTotals:
+    """The same totals as :func:`realtime_totals`, always from per-hour arrays (no peak shortcut)."""
+    start, end = _check_call(base_rps, start, end, profile, profile_prefix, policy, table)
+    hours = end - start
+    if hours == 0:
+        return ServingTotals()
+    load = base_rps * np.asarray(profile[start:end], dtype=float)
+    if policy.fixed_replicas > 0:
+        replicas = np.full(hours, policy.fixed_replicas, dtype=np.int64)
+    else:
+        delay = min(policy.reaction_delay_hours, hours)
+        # The load the autoscaler saw: load[h − delay], and the model's first load before it existed.
+        seen = np.concatenate([np.full(delay, load[0]), load[:hours - delay]])
+        needed = np.ceil(_replicas_needed(seen, policy))
+        replicas = np.clip(needed, policy.min_replicas, policy.max_replicas).astype(np.int64)
+        np.maximum(replicas, 1, out=replicas)
+    # Look the limits up by replica count over the window's range (no sort); the range is short, and the
+    # autoscaler passes through the counts between its lowest and highest anyway.
+    lowest, highest = int(replicas.min()), int(replicas.max())
+    limits = table.max_rps_array(np.arange(lowest, highest + 1) * policy.concurrency)
+    thresholds = limits[replicas - lowest]
+    replica_hours = float(replicas.sum())
+    return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours,
+                         _predictions(base_rps, start, end, profile_prefix), float(hours),
+                         float(np.count_nonzero(load <= thresholds)))
+
+
+def _replicas_needed(load, policy: RealtimePolicy):
+    """Replicas (before rounding up) that run ``load`` at the target utilisation; works on arrays too."""
+    return load * (policy.service_ms / 1000.0) / (policy.concurrency * policy.target_utilisation)
+
+
+def _predictions(base_rps: float, start: int, end: int, profile_prefix: np.ndarray) -> float:
+    return base_rps * 3600.0 * float(profile_prefix[end] - profile_prefix[start])
+
+
+def _check_call(base_rps, start, end, profile, profile_prefix, policy, table) -> tuple[int, int]:
+    if not (math.isfinite(base_rps) and base_rps >= 0):
+        raise ValueError(f"base_rps: {base_rps!r} is not allowed; must be finite and >= 0")
+    for name, value in (("start", start), ("end", end)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ValueError(f"{name}: {value!r} is not allowed; must be an integer hour")
+    start, end = int(start), int(end)
+    if start < 0:
+        raise ValueError(f"start: {start!r} is not allowed; must be >= 0")
+    if start > end:
+        raise ValueError(f"start: {start!r} is not allowed; must be <= end ({end!r})")
+    if np.ndim(profile) != 1:
+        raise ValueError("profile: must be a one-dimensional array of hourly load multipliers")
+    if end > len(profile):
+        raise ValueError(f"end: {end!r} is not allowed; must be <= len(profile) ({len(profile)})")
+    if np.ndim(profile_prefix) != 1 or len(profile_prefix) != len(profile) + 1:
+        raise ValueError("profile_prefix: must be np.concatenate([[0.0], np.cumsum(profile)]), one longer "
+                         "than profile")
+    if table.service_ms != policy.service_ms or table.slo_p99_ms != policy.slo_p99_ms:
+        raise ValueError(f"table: built for service {table.service_ms} ms and SLO {table.slo_p99_ms} ms, but "
+                         f"the policy has {policy.service_ms} ms and {policy.slo_p99_ms} ms")
+    return start, end
+
+
+def _positive(name: str, value: float) -> None:
+    if not (isinstance(value, int | float | np.floating) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name}: {value!r} is not allowed; must be finite and > 0")
+
+
+def _integer(name: str, value: int, lowest: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lowest:
+        raise ValueError(f"{name}: {value!r} is not allowed; must be an integer >= {lowest}")

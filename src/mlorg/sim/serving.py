@@ -1,0 +1,98 @@
+"""Serving in the organisation simulator: what each live model costs to serve, and whether it met its SLO.
+
+A model is given a serving mode when it goes live (real-time, batch or edge, by the scenario's shares).
+Its serving is settled in one vectorised step when it stops serving — at retirement or at the end of the
+run — over the whole hours it was live, rather than as one simulated event per model-hour.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mlorg.rng import Sampler, Streams
+from mlorg.scenario import Scenario
+from mlorg.serving.capacity import load_instances
+from mlorg.serving.fleet import RealtimePolicy, ServingTotals, SloTable, realtime_totals
+from mlorg.serving.traffic import hourly_profile
+
+MODES = ("realtime", "batch", "edge")
+
+
+@dataclass(slots=True)
+class ServingDraws:
+    """One trainer's serving draws for the models they train (common random numbers, like ModelDraws)."""
+
+    mode: np.random.Generator
+    base_rps: Sampler
+    rows_per_day: Sampler
+
+
+@dataclass
+class ServingLedger:
+    scenario: Scenario
+    streams: Streams
+    horizon_hours: float
+    totals: dict[str, ServingTotals] = field(default_factory=lambda: {m: ServingTotals() for m in MODES})
+
+    def __post_init__(self) -> None:
+        serving = self.scenario.serving
+        realtime = serving.realtime
+        instances = {i.name: i for i in load_instances()}
+        self.hours = math.ceil(self.horizon_hours)
+        self.profile = hourly_profile(realtime, self.hours, self.streams.generator("serving/spikes"))
+        self.profile_prefix = np.concatenate([[0.0], np.cumsum(self.profile)])
+        self.policy = RealtimePolicy(
+            service_ms=realtime.service_ms, concurrency=realtime.concurrency,
+            usd_per_hour=instances[realtime.instance].usd_per_hour, slo_p99_ms=realtime.slo_p99_ms,
+            fixed_replicas=realtime.fixed_replicas, min_replicas=realtime.min_replicas,
+            max_replicas=realtime.max_replicas, target_utilisation=realtime.target_utilisation,
+            reaction_delay_hours=realtime.reaction_delay_hours)
+        self.table = SloTable(self.policy)
+        batch_instance = instances[serving.batch.instance]
+        self.batch_usd_per_vcpu_hour = batch_instance.usd_per_hour / batch_instance.vcpu
+        self.cutoffs = np.cumsum([serving.realtime_share, serving.batch_share])
+
+    def draws(self, name: str) -> ServingDraws:
+        serving = self.scenario.serving
+        return ServingDraws(mode=self.streams.generator(f"serving/mode/{name}"),
+                            base_rps=self.streams.sampler(f"serving/base_rps/{name}", serving.realtime.base_rps),
+                            rows_per_day=self.streams.sampler(f"serving/rows/{name}", serving.batch.rows_per_day))
+
+    def assign(self, draws: ServingDraws) -> tuple[str, float]:
+        """A new live model's mode and traffic level (requests/s, rows/day or devices)."""
+        u = draws.mode.random()
+        mode = MODES[int(np.searchsorted(self.cutoffs, u, side="right"))]
+        # Both draws are taken whatever the mode, so one model's mode never shifts the next model's levels.
+        base_rps, rows = draws.base_rps(), draws.rows_per_day()
+        level = {"realtime": base_rps, "batch": rows, "edge": self.scenario.serving.edge.devices}[mode]
+        return mode, level
+
+    def deployed(self, mode: str) -> float:
+        """Cost of deploying a version: an edge rollout reaches every device; other modes pay by the hour."""
+        if mode != "edge":
+            return 0.0
+        edge = self.scenario.serving.edge
+        cost = edge.devices * edge.usd_per_device_rollout
+        self.totals["edge"] = self.totals["edge"] + ServingTotals(cost_usd=cost)
+        return cost
+
+    def settle(self, mode: str, level: float, live_at: float, until: float) -> ServingTotals:
+        """Serve a model over whole hours from going live to ``until``; add it to the totals and return it."""
+        start = min(math.ceil(live_at), self.hours)
+        end = max(start, min(math.ceil(until), self.hours))
+        if mode == "realtime":
+            totals = realtime_totals(level, start, end, self.profile, self.profile_prefix, self.policy, self.table)
+        elif mode == "batch":
+            days = (end - start) / 24.0
+            vcpu_hours = level * days * self.scenario.serving.batch.ms_per_row / 3.6e6
+            totals = ServingTotals(cost_usd=vcpu_hours * self.batch_usd_per_vcpu_hour, predictions=level * days,
+                                   hours=float(end - start))
+        else:
+            edge = self.scenario.serving.edge
+            totals = ServingTotals(predictions=level * edge.predictions_per_device_day * (end - start) / 24.0,
+                                   hours=float(end - start))
+        self.totals[mode] = self.totals[mode] + totals
+        return totals

@@ -1,0 +1,242 @@
+"""Vectorised serving totals of real-time models (mlorg.serving.fleet) against M/M/c theory and a plain loop."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mlorg.serving.analytic import mmc_response_percentile
+from mlorg.serving.fleet import (
+    RealtimePolicy,
+    ServingTotals,
+    SloTable,
+    _per_hour_totals,
+    realtime_totals,
+)
+
+SERVICE_MS = (2.0, 5.0, 20.0)
+SLO_MS = (8.0, 50.0, 200.0)  # 8 ms is below the p99 of even 2 ms service (2 · ln 100 ≈ 9.2 ms): never met
+_TABLES: dict[tuple[float, float], SloTable] = {}  # shared across cases so each server count is solved once
+
+
+def table_for(policy: RealtimePolicy) -> SloTable:
+    key = (policy.service_ms, policy.slo_p99_ms)
+    if key not in _TABLES:
+        _TABLES[key] = SloTable(policy)
+    return _TABLES[key]
+
+
+def prefix(profile: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0.0], np.cumsum(profile)])
+
+
+def brute_force(base_rps, start, end, profile, policy, table) -> ServingTotals:
+    """The rules of realtime_totals, one hour at a time in plain Python."""
+    loads = [base_rps * float(profile[h]) for h in range(len(profile))]
+    cost = replica_hours = predictions = meeting = 0.0
+    for h in range(start, end):
+        if policy.fixed_replicas > 0:
+            replicas = policy.fixed_replicas
+        else:
+            seen = loads[max(h - policy.reaction_delay_hours, start)]
+            needed = math.ceil(seen * (policy.service_ms / 1000.0) / (policy.concurrency * policy.target_utilisation))
+            replicas = max(1, min(max(needed, policy.min_replicas), policy.max_replicas))
+        cost += replicas * policy.usd_per_hour
+        replica_hours += replicas
+        predictions += loads[h] * 3600.0
+        meeting += loads[h] <= table.max_rps(replicas * policy.concurrency)
+    return ServingTotals(cost, replica_hours, predictions, float(end - start), meeting)
+
+
+def assert_totals_equal(got: ServingTotals, want: ServingTotals, *, rel: float = 1e-9) -> None:
+    assert got.replica_hours == want.replica_hours
+    assert got.hours == want.hours
+    assert got.hours_meeting_slo == want.hours_meeting_slo
+    assert got.cost_usd == pytest.approx(want.cost_usd, rel=rel, abs=1e-9)
+    assert got.predictions == pytest.approx(want.predictions, rel=rel, abs=1e-6)
+
+
+def random_policy(rng: np.random.Generator) -> RealtimePolicy:
+    min_replicas = int(rng.integers(0, 5))
+    return RealtimePolicy(
+        service_ms=float(rng.choice(SERVICE_MS)), concurrency=int(rng.integers(1, 5)),
+        usd_per_hour=float(rng.uniform(0.05, 3.0)), slo_p99_ms=float(rng.choice(SLO_MS)),
+        fixed_replicas=int(rng.integers(1, 8)) if rng.random() < 0.2 else 0, min_replicas=min_replicas,
+        max_replicas=int(rng.integers(max(min_replicas, 1), min_replicas + 15)),
+        target_utilisation=float(rng.uniform(0.3, 1.0)), reaction_delay_hours=int(rng.integers(0, 5)))
+
+
+def random_case(rng: np.random.Generator):
+    hours = int(rng.integers(1, 200))
+    profile = rng.gamma(2.0, 0.5, hours) * (rng.random(hours) > 0.05)  # some idle hours
+    profile[rng.random(hours) < 0.03] *= 20.0  # spikes: hit max_replicas and overload
+    start = int(rng.integers(0, hours + 1))
+    end = int(rng.integers(start, hours + 1))
+    base_rps = float(rng.lognormal(math.log(100.0), 2.0))  # from idle models to ones far past max_replicas
+    return base_rps, start, end, profile, random_policy(rng)
+
+
+def test_max_rps_puts_the_p99_on_the_slo():
+    """At max_rps the M/M/c p99 equals the SLO (1e-6 relative); just above max_rps it exceeds it."""
+    for service_ms, slo_ms in [(5.0, 50.0), (20.0, 100.0), (2.0, 10.0), (10.0, 46.1)]:
+        table = SloTable(RealtimePolicy(service_ms, 1, 1.0, slo_ms))
+        mu = 1000.0 / service_ms
+        for servers in (1, 2, 8, 64, 400):
+            rate = table.max_rps(servers)
+            assert 0 < rate < servers * mu
+            p99 = 1000.0 * mmc_response_percentile(rate, mu, servers, 0.99)
+            assert p99 == pytest.approx(slo_ms, rel=1e-6)
+            assert 1000.0 * mmc_response_percentile(rate * (1 + 1e-5), mu, servers, 0.99) > slo_ms
+        rates = table.max_rps_array(np.array([[1, 2], [8, 64]]))
+        assert rates.shape == (2, 2) and np.all(np.diff(rates.ravel()) > 0)  # more servers carry more load
+
+
+def test_max_rps_is_zero_when_service_alone_misses_the_slo():
+    """Exponential service alone has p99 = mean · ln 100 ≈ 4.6 × mean; an SLO below that can never be met."""
+    table = SloTable(RealtimePolicy(10.0, 1, 1.0, 10.0 * math.log(100) * 0.999))
+    assert table.max_rps(1) == 0.0 and table.max_rps(1000) == 0.0
+    # and every hour with traffic misses it, whatever the replicas
+    policy = RealtimePolicy(10.0, 4, 1.0, table.slo_p99_ms, min_replicas=50, max_replicas=50)
+    profile = np.array([1.0, 0.0, 2.0])
+    totals = realtime_totals(1.0, 0, 3, profile, prefix(profile), policy, table)
+    assert totals.hours_meeting_slo == 1.0  # only the idle hour
+
+
+def test_max_rps_array_solves_each_distinct_count_once():
+    """max_rps_array matches max_rps elementwise and caches only the distinct server counts it saw."""
+    table = SloTable(RealtimePolicy(5.0, 1, 1.0, 50.0))
+    servers = np.array([3, 3, 7, 3, 12, 7])
+    np.testing.assert_array_equal(table.max_rps_array(servers), [table.max_rps(int(c)) for c in servers])
+    assert sorted(table._cache) == [3, 7, 12]
+
+
+def test_realtime_totals_match_a_plain_per_hour_loop():
+    """Both the fast path and the forced per-hour path equal the brute-force loop on 300 random cases
+    (delays, fixed replicas, idle hours, spikes past max_replicas and into overload); all paths were hit."""
+    rng = np.random.default_rng(20240601)
+    seen = {"fast": 0, "per_hour": 0, "missed": 0, "at_max": 0, "overload": 0, "delay": 0}
+    for _ in range(300):
+        base_rps, start, end, profile, policy = random_case(rng)
+        table = table_for(policy)
+        want = brute_force(base_rps, start, end, profile, policy, table)
+        got = realtime_totals(base_rps, start, end, profile, prefix(profile), policy, table)
+        slow = _per_hour_totals(base_rps, start, end, profile, prefix(profile), policy, table)
+        assert_totals_equal(got, want)
+        assert got == slow  # the fast path is exact, not approximately equal
+        if end > start:
+            peak = base_rps * profile[start:end].max()
+            needed = math.ceil(peak * policy.service_ms / 1000 / (policy.concurrency * policy.target_utilisation))
+            scales = policy.fixed_replicas == 0 and needed > policy.floor_replicas
+            seen["per_hour"] += scales
+            seen["fast"] += not scales
+            seen["missed"] += want.hours_meeting_slo < want.hours
+            seen["at_max"] += not policy.fixed_replicas and needed > policy.max_replicas
+            seen["overload"] += not policy.fixed_replicas and peak * policy.service_ms / 1000 > \
+                policy.max_replicas * policy.concurrency
+            seen["delay"] += scales and policy.reaction_delay_hours > 0
+    assert min(seen.values()) >= 10, seen
+
+
+def test_fast_path_with_misses_and_fixed_replicas_equals_per_hour_path():
+    """Constant replicas that miss the SLO in some hours are counted hour by hour, as the per-hour path does."""
+    profile = np.array([0.5, 1.0, 30.0, 1.0, 0.0, 40.0])
+    for policy in (RealtimePolicy(5.0, 1, 2.0, 50.0, fixed_replicas=1),
+                   RealtimePolicy(5.0, 1, 2.0, 50.0, min_replicas=3, max_replicas=3),
+                   RealtimePolicy(5.0, 1, 2.0, 50.0, min_replicas=0, max_replicas=4, target_utilisation=1.0)):
+        table = SloTable(policy)
+        for base_rps in (0.0, 1.0, 10.0, 30.0):
+            got = realtime_totals(base_rps, 1, 6, profile, prefix(profile), policy, table)
+            assert got == _per_hour_totals(base_rps, 1, 6, profile, prefix(profile), policy, table)
+            assert_totals_equal(got, brute_force(base_rps, 1, 6, profile, policy, table))
+
+
+def test_slo_boundary_is_inclusive_on_both_paths():
+    """A load exactly at max_rps meets the SLO; the next float above it misses, on the fast and per-hour paths."""
+    profile = np.array([1.0, 0.5, 1.0])
+    for policy in (RealtimePolicy(5.0, 2, 1.0, 50.0, fixed_replicas=3),
+                   RealtimePolicy(5.0, 2, 1.0, 50.0, min_replicas=3, max_replicas=9, target_utilisation=1.0)):
+        table = SloTable(policy)
+        limit = table.max_rps(3 * 2)
+        for base_rps, meeting in ((limit, 3.0), (float(np.nextafter(limit, math.inf)), 1.0)):
+            for totals in (realtime_totals(base_rps, 0, 3, profile, prefix(profile), policy, table),
+                           _per_hour_totals(base_rps, 0, 3, profile, prefix(profile), policy, table)):
+                assert totals.replica_hours == 9.0 and totals.hours_meeting_slo == meeting
+
+
+def test_predictions_are_exact():
+    """Predictions are base_rps × 3600 × the window's summed profile, exactly (integer profile: no rounding)."""
+    profile = np.arange(1.0, 1001.0)
+    policy = RealtimePolicy(5.0, 4, 1.0, 50.0, min_replicas=2, max_replicas=10)
+    totals = realtime_totals(3.0, 10, 990, profile, prefix(profile), policy, SloTable(policy))
+    assert totals.predictions == 3.0 * 3600.0 * sum(range(11, 991))
+    assert totals.hours == 980.0
+
+
+def test_totals_add_and_split_windows_add_up():
+    """ServingTotals add fieldwise; for a model without delay or fixed replicas, [a, c) = [a, b) + [b, c)."""
+    rng = np.random.default_rng(3)
+    profile = rng.gamma(2.0, 0.5, 500)
+    policy = RealtimePolicy(5.0, 2, 0.5, 50.0, min_replicas=1, max_replicas=20)
+    table = SloTable(policy)
+    whole = realtime_totals(400.0, 50, 450, profile, prefix(profile), policy, table)
+    parts = (realtime_totals(400.0, 50, 200, profile, prefix(profile), policy, table)
+             + realtime_totals(400.0, 200, 450, profile, prefix(profile), policy, table))
+    assert_totals_equal(parts, whole)
+    assert ServingTotals(1, 2, 3, 4, 5) + ServingTotals(10, 20, 30, 40, 50) == ServingTotals(11, 22, 33, 44, 55)
+    assert sum([ServingTotals(1, 1, 1, 1, 1)] * 3, ServingTotals()) == ServingTotals(3, 3, 3, 3, 3)
+
+
+def test_monotone_in_base_rps_and_min_replicas():
+    """On the same profile a bigger model never costs less, and a higher min_replicas never lowers the SLO
+    hours (more replicas never hurt: max_rps grows with servers)."""
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        base_rps, start, end, profile, policy = random_case(rng)
+        table = table_for(policy)
+        pre = prefix(profile)
+        small = realtime_totals(base_rps, start, end, profile, pre, policy, table)
+        big = realtime_totals(base_rps * float(rng.uniform(1.0, 5.0)), start, end, profile, pre, policy, table)
+        assert big.cost_usd >= small.cost_usd and big.replica_hours >= small.replica_hours
+        more = RealtimePolicy(**{**policy.__dict__, "min_replicas": policy.max_replicas})
+        assert realtime_totals(base_rps, start, end, profile, pre, more, table).hours_meeting_slo \
+            >= small.hours_meeting_slo
+
+
+@pytest.mark.parametrize("change, name", [
+    ({"service_ms": 0.0}, "service_ms"), ({"slo_p99_ms": -1.0}, "slo_p99_ms"), ({"concurrency": 0}, "concurrency"),
+    ({"usd_per_hour": -0.1}, "usd_per_hour"), ({"fixed_replicas": -1}, "fixed_replicas"),
+    ({"min_replicas": 5, "max_replicas": 4}, "min_replicas"), ({"max_replicas": 0}, "max_replicas"),
+    ({"target_utilisation": 0.0}, "target_utilisation"), ({"target_utilisation": 1.5}, "target_utilisation"),
+    ({"reaction_delay_hours": -1}, "reaction_delay_hours"), ({"concurrency": 2.5}, "concurrency"),
+])
+def test_policy_rejects_bad_values(change, name):
+    """Each bad policy value is refused with a message naming it."""
+    fields = {"service_ms": 5.0, "concurrency": 4, "usd_per_hour": 1.0, "slo_p99_ms": 50.0} | change
+    with pytest.raises(ValueError, match=name):
+        RealtimePolicy(**fields)
+
+
+@pytest.mark.parametrize("base_rps, start, end, name", [
+    (-1.0, 0, 5, "base_rps"), (math.nan, 0, 5, "base_rps"), (1.0, 4, 3, "start"), (1.0, -1, 3, "start"),
+    (1.0, 0, 11, "end"), (1.0, 0.5, 3, "start"),
+])
+def test_realtime_totals_rejects_bad_arguments(base_rps, start, end, name):
+    """Bad calls are refused with a message naming the argument."""
+    profile = np.ones(10)
+    policy = RealtimePolicy(5.0, 4, 1.0, 50.0)
+    with pytest.raises(ValueError, match=name):
+        realtime_totals(base_rps, start, end, profile, prefix(profile), policy, SloTable(policy))
+
+
+def test_realtime_totals_rejects_a_mismatched_table_or_prefix():
+    """A table built for another service time or SLO, or a prefix of the wrong length, is refused."""
+    profile = np.ones(10)
+    policy = RealtimePolicy(5.0, 4, 1.0, 50.0)
+    other = SloTable(RealtimePolicy(5.0, 4, 1.0, 60.0))
+    with pytest.raises(ValueError, match="table"):
+        realtime_totals(1.0, 0, 5, profile, prefix(profile), policy, other)
+    with pytest.raises(ValueError, match="profile_prefix"):
+        realtime_totals(1.0, 0, 5, profile, np.cumsum(profile), policy, SloTable(policy))
+    assert realtime_totals(1.0, 5, 5, profile, prefix(profile), policy, SloTable(policy)) == ServingTotals()

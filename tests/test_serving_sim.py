@@ -1,0 +1,95 @@
+"""Serving inside the organisation simulator: cost, predictions and SLO hours of every live model."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlorg.results import compare, replicate, simulate
+from mlorg.rng import Streams
+from mlorg.scenario import load
+from mlorg.serving.capacity import load_instances
+from mlorg.serving.fleet import RealtimePolicy, SloTable, realtime_totals
+from mlorg.serving.traffic import hourly_profile
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SERVING_METRICS = ["serving_cost_usd", "cost_per_1k_predictions_usd", "slo_attainment", "predictions_served"]
+
+
+def fraud(**realtime_changes):
+    scenario = load(SCENARIOS / "fraud_drift.toml")
+    if realtime_changes:
+        realtime = dataclasses.replace(scenario.serving.realtime, **realtime_changes)
+        scenario = scenario.replace(serving=dataclasses.replace(scenario.serving, realtime=realtime))
+    return scenario
+
+
+def test_each_models_cost_is_its_hours_served_by_the_fleet_rules():
+    scenario, seed = fraud(), 4
+    run = simulate(scenario, seed)
+    realtime = scenario.serving.realtime
+    hours = math.ceil(scenario.horizon_days * 24)
+    profile = hourly_profile(realtime, hours, Streams(seed, 0).generator("serving/spikes"))
+    prefix = np.concatenate([[0.0], np.cumsum(profile)])
+    price = {i.name: i for i in load_instances()}[realtime.instance].usd_per_hour
+    policy = RealtimePolicy(service_ms=realtime.service_ms, concurrency=realtime.concurrency, usd_per_hour=price,
+                            slo_p99_ms=realtime.slo_p99_ms, fixed_replicas=realtime.fixed_replicas,
+                            min_replicas=realtime.min_replicas, max_replicas=realtime.max_replicas,
+                            target_utilisation=realtime.target_utilisation,
+                            reaction_delay_hours=realtime.reaction_delay_hours)
+    table = SloTable(policy)
+    served = run.models[run.models["serving_mode"] == "realtime"]
+    assert len(served) > 10
+    for model in served.itertuples():
+        start = math.ceil(model.live_day * 24)
+        end = min(math.ceil(model.retired_day * 24), hours) if model.retired_day == model.retired_day else hours
+        expected = realtime_totals(model.serving_level, start, end, profile, prefix, policy, table)
+        assert model.serving_cost_usd == pytest.approx(expected.cost_usd, rel=1e-12)
+        assert model.predictions == pytest.approx(expected.predictions, rel=1e-12)
+    # The run's totals are the sum over its models.
+    assert run.metrics["serving_cost_usd"] == pytest.approx(run.models["serving_cost_usd"].sum(), rel=1e-12)
+    assert run.metrics["predictions_served"] == pytest.approx(run.models["predictions"].sum(), rel=1e-12)
+
+
+def test_serving_modes_follow_the_shares():
+    models = pd.concat([simulate(fraud(), 1, r).models for r in range(5)])
+    live = models[models["serving_mode"] != ""]
+    share = (live["serving_mode"] == "realtime").mean()
+    assert abs(share - 0.7) < 4 * math.sqrt(0.7 * 0.3 / len(live))
+    assert set(live["serving_mode"]) == {"realtime", "batch"}
+
+
+def test_serving_draws_leave_the_organisation_untouched():
+    # Serving has its own random streams, so turning it on changes no staffing or lifecycle figure.
+    with_serving = fraud()
+    without = with_serving.replace(serving=dataclasses.replace(with_serving.serving, enabled=False))
+    a, b = simulate(with_serving, 2), simulate(without, 2)
+    pd.testing.assert_frame_equal(a.events, b.events)
+    assert all(math.isnan(b.metrics[name]) for name in SERVING_METRICS)
+    assert (b.models["serving_mode"] == "").all()
+
+
+def test_traffic_growth_raises_the_bill_and_autoscaling_beats_fixed_peak_capacity():
+    # Models big enough to scale beyond the two-replica floor (2 × 4 servers of 5 ms carry ≈ 960 requests/s at 60%).
+    big = dict(base_rps=dataclasses.replace(fraud().serving.realtime.base_rps, mean=400.0))
+    base = replicate(fraud(**big), 10, seed=3, keep_runs=False)
+    growth = replicate(fraud(growth_per_month=0.10, **big), 10, seed=3, keep_runs=False)
+    assert compare(base, growth).loc["serving_cost_usd", "ci95_low"] > 0
+    fixed = replicate(fraud(fixed_replicas=20, **big), 10, seed=3, keep_runs=False)
+    assert compare(base, fixed).loc["serving_cost_usd", "ci95_low"] > 0
+    assert fixed.summary.loc["slo_attainment", "mean"] >= base.summary.loc["slo_attainment", "mean"]
+
+
+def test_a_slow_autoscaler_misses_the_slo_in_spikes():
+    # Big models, frequent short spikes: sizing each hour for the load of six hours before misses more.
+    busy = dict(base_rps=dataclasses.replace(fraud().serving.realtime.base_rps, mean=400.0), spikes_per_month=8.0,
+                spike_multiplier=4.0, min_replicas=1, target_utilisation=0.8)
+    quick = replicate(fraud(reaction_delay_hours=0, **busy), 5, seed=5, keep_runs=False)
+    slow = replicate(fraud(reaction_delay_hours=6, **busy), 5, seed=5, keep_runs=False)
+    assert quick.summary.loc["slo_attainment", "mean"] > slow.summary.loc["slo_attainment", "mean"]
+    assert slow.summary.loc["slo_attainment", "mean"] < 1.0
