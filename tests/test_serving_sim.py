@@ -41,7 +41,8 @@ def test_each_models_cost_is_its_hours_served_by_the_fleet_rules():
                             slo_p99_ms=realtime.slo_p99_ms, fixed_replicas=realtime.fixed_replicas,
                             min_replicas=realtime.min_replicas, max_replicas=realtime.max_replicas,
                             target_utilisation=realtime.target_utilisation,
-                            reaction_delay_hours=realtime.reaction_delay_hours)
+                            reaction_delay_hours=realtime.reaction_delay_hours, service_dist=realtime.service_dist,
+                            service_cv=realtime.service_cv)
     table = SloTable(policy)
     served = run.models[run.models["serving_mode"] == "realtime"]
     assert len(served) > 10

@@ -242,6 +242,9 @@ class Realtime:
     spike_multiplier: float = spec(3.0, lo=1.0, hi=100.0, doc="load multiplier during a spike")
     spike_hours: float = spec(2.0, unit="hours", lo=1.0, hi=168.0, doc="length of a spike")
     service_ms: float = spec(5.0, unit="ms", lo=0.001, hi=1e5, doc="mean service time of one request")
+    service_dist: str = spec("lognormal", choices=DISTRIBUTIONS, doc="shape of the service-time distribution")
+    service_cv: float = spec(0.5, lo=0.0, hi=10.0, doc="coefficient of variation of the service time "
+                             "(lognormal, gamma)")
     concurrency: int = spec(4, lo=1, hi=1024, doc="requests one replica serves at once")
     instance: str = spec("c6i.xlarge", doc="instance type of a replica (a row of data/instances.csv)")
     slo_p99_ms: float = spec(50.0, unit="ms", lo=0.001, hi=1e6, doc="p99 latency objective")
@@ -499,6 +502,9 @@ def _check_serving(serving: Serving) -> list[str]:
         if len(values) != n or not sum(values) > 0:
             errors.append(f"serving.realtime.{name}: {len(values)} values is not allowed; must be {n} numbers "
                           "with a positive sum")
+    if rt.service_dist in ("lognormal", "gamma") and rt.service_cv == 0:
+        errors.append(f"serving.realtime.service_cv: 0 is not allowed for a {rt.service_dist} distribution; "
+                      "must be > 0 (use service_dist = \"deterministic\" for a fixed service time)")
     if rt.min_replicas > rt.max_replicas:
         errors.append(f"serving.realtime.min_replicas: {rt.min_replicas} is not allowed; must be <= max_replicas "
                       f"({rt.max_replicas})")

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+from scipy import stats
+
+from mlorg.scenario import Distribution
+
 
 def _check(arrival_rate: float, service_rate: float, servers: int) -> float:
     if arrival_rate <= 0 or service_rate <= 0:
@@ -87,3 +92,68 @@ def pk_mean_wait(arrival_rate: float, mean_service: float, service_variance: flo
     utilisation = _check(arrival_rate, 1.0 / mean_service, 1)
     second_moment = service_variance + mean_service**2
     return arrival_rate * second_moment / (2.0 * (1.0 - utilisation))
+
+
+# ------------------------------------------------------------------------------------- M/G/c, approximate
+
+QUANTILE_GRID = 1024  # points of the service-time distribution used to convolve it with the wait
+
+
+def service_quantile(service: Distribution, q: float | np.ndarray) -> float | np.ndarray:
+    """Quantile(s) of a service-time distribution, in its own unit."""
+    q = np.asarray(q, dtype=float)
+    d = service
+    if d.dist == "deterministic" or d.mean == 0:
+        out = np.full(q.shape, float(d.mean))
+    elif d.dist == "exponential":
+        out = -d.mean * np.log1p(-q)
+    elif d.dist == "lognormal":
+        sigma = math.sqrt(math.log1p(d.cv**2))
+        out = np.exp(math.log(d.mean) - sigma**2 / 2 + sigma * stats.norm.ppf(q))
+    else:  # gamma
+        shape = 1.0 / d.cv**2
+        out = stats.gamma.ppf(q, shape, scale=d.mean / shape)
+    return float(out) if out.ndim == 0 else out
+
+
+def service_cv(service: Distribution) -> float:
+    return {"exponential": 1.0, "deterministic": 0.0}.get(service.dist, service.cv)
+
+
+def mgc_response_tail(arrival_rate: float, service: Distribution, servers: int, t: float,
+                      grid: np.ndarray | None = None) -> float:
+    """Approximate P(response > t) for an M/G/c queue.
+
+    The wait keeps the M/M/c probability of waiting C, and its exponential tail is stretched by the
+    Allen–Cunneen / Kingman factor (1 + cv²) / 2; the response is that wait plus a service drawn from the
+    real distribution (convolved on a grid of its quantiles). Exact for exponential service; against the
+    per-request kernel it is within ≈ 5% at the p99 for 4 or more servers with cv ≤ 1.5, and within ≈ 15%
+    (an underestimate for heavy tails) for one server (tests/test_theory_serving_approx.py measures it).
+    """
+    mu = 1.0 / service.mean
+    p_wait = erlang_c(arrival_rate, mu, servers)
+    rate = (servers * mu - arrival_rate) * 2.0 / (1.0 + service_cv(service) ** 2)
+    if grid is None:
+        grid = service_quantile(service, (np.arange(QUANTILE_GRID) + 0.5) / QUANTILE_GRID)
+    waiting = p_wait * np.exp(-rate * np.clip(t - grid, 0.0, None))
+    return float(np.mean(np.where(grid > t, 1.0, waiting)))
+
+
+def mgc_response_percentile(arrival_rate: float, service: Distribution, servers: int, q: float) -> float:
+    """The q-quantile of the approximate M/G/c response time (see :func:`mgc_response_tail`)."""
+    if not 0 < q < 1:
+        raise ValueError(f"q must be > 0 and < 1, got {q!r}")
+    _check(arrival_rate, 1.0 / service.mean, servers)
+    grid = service_quantile(service, (np.arange(QUANTILE_GRID) + 0.5) / QUANTILE_GRID)
+    low, high = 0.0, service.mean
+    while mgc_response_tail(arrival_rate, service, servers, high, grid) > 1.0 - q:
+        high *= 2.0
+    for _ in range(100):
+        middle = 0.5 * (low + high)
+        if mgc_response_tail(arrival_rate, service, servers, middle, grid) > 1.0 - q:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-10 * high:
+            break
+    return high

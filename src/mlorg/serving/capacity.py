@@ -12,10 +12,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from scipy import stats
-
 from mlorg.scenario import Distribution
-from mlorg.serving.analytic import mmc_response_percentile
+from mlorg.serving.analytic import mmc_response_percentile, service_quantile
 
 INSTANCES_CSV = Path(__file__).resolve().parents[3] / "data" / "instances.csv"
 HOURS_PER_MONTH = 730.0  # 8760 / 12
@@ -81,16 +79,7 @@ def p99_ms(arrival_rps: float, service_ms: Distribution, servers: int, *, reques
 
 def service_percentile(service_ms: Distribution, q: float) -> float:
     """The q-quantile of the service time itself: the p99 a fleet with no queueing would show."""
-    d = service_ms
-    if d.dist == "deterministic" or d.mean == 0:
-        return d.mean
-    if d.dist == "exponential":
-        return -d.mean * math.log1p(-q)
-    if d.dist == "lognormal":
-        sigma = math.sqrt(math.log1p(d.cv**2))
-        return math.exp(math.log(d.mean) - sigma**2 / 2 + sigma * stats.norm.ppf(q))
-    shape = 1.0 / d.cv**2  # gamma
-    return float(stats.gamma.ppf(q, shape, scale=d.mean / shape))
+    return service_quantile(service_ms, q)
 
 
 def min_replicas(arrival_rps: float, service_ms: Distribution, concurrency: int, slo_p99_ms: float) -> int | None:

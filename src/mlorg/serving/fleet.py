@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlorg.serving.analytic import mmc_response_tail
+from mlorg.scenario import DISTRIBUTIONS, Distribution
+from mlorg.serving.analytic import QUANTILE_GRID, mgc_response_tail, mmc_response_tail, service_quantile
 
 SLO_TAIL = 0.01  # the p99: at most 1% of requests may take longer than the SLO
 
@@ -27,7 +28,7 @@ SLO_TAIL = 0.01  # the p99: at most 1% of requests may take longer than the SLO
 class RealtimePolicy:
     """How one real-time model is served: replica size and price, the SLO, and the autoscaler's rules."""
 
-    service_ms: float  # mean service time of one request (exponential)
+    service_ms: float  # mean service time of one request
     concurrency: int  # requests one replica serves at once
     usd_per_hour: float  # price of one replica
     slo_p99_ms: float
@@ -36,6 +37,8 @@ class RealtimePolicy:
     max_replicas: int = 100
     target_utilisation: float = 0.6  # the autoscaler's target busy share of the servers, in (0, 1]
     reaction_delay_hours: int = 0  # the autoscaler acts on the load it saw this many hours earlier
+    service_dist: str = "exponential"  # shape of the service time: exponential, deterministic, lognormal, gamma
+    service_cv: float = 1.0  # its coefficient of variation (lognormal, gamma)
 
     def __post_init__(self) -> None:
         _positive("service_ms", self.service_ms)
@@ -50,8 +53,17 @@ class RealtimePolicy:
         if self.min_replicas > self.max_replicas:
             raise ValueError(f"min_replicas: {self.min_replicas!r} is not allowed; must be <= max_replicas "
                              f"({self.max_replicas!r})")
+        if self.service_dist not in DISTRIBUTIONS:
+            raise ValueError(f"service_dist: {self.service_dist!r} is not allowed; must be one of "
+                             f"{', '.join(DISTRIBUTIONS)}")
+        if self.service_dist in ("lognormal", "gamma") and not self.service_cv > 0:
+            raise ValueError(f"service_cv: {self.service_cv!r} is not allowed; must be > 0 for {self.service_dist}")
         if not 0 < self.target_utilisation <= 1:
             raise ValueError(f"target_utilisation: {self.target_utilisation!r} is not allowed; must be in (0, 1]")
+
+    @property
+    def service_seconds(self) -> Distribution:
+        return Distribution(dist=self.service_dist, mean=self.service_ms / 1000.0, cv=self.service_cv)
 
     @property
     def floor_replicas(self) -> int:
@@ -60,15 +72,18 @@ class RealtimePolicy:
 
 
 class SloTable:
-    """The largest arrival rate (requests/s) at which c M/M/c servers meet the p99 SLO, computed once per c.
+    """The largest arrival rate (requests/s) at which c servers meet the p99 SLO, computed once per c.
 
-    Only the policy's service time and SLO matter, so policies that differ in price or replica limits can
-    share one table.
+    Exact M/M/c formulas for exponential service; for other service-time distributions the M/G/c
+    approximation of :func:`analytic.mgc_response_tail`. Only the policy's service time and SLO matter, so
+    policies that differ in price or replica limits can share one table.
     """
 
     def __init__(self, policy: RealtimePolicy) -> None:
         self.service_ms = float(policy.service_ms)
         self.slo_p99_ms = float(policy.slo_p99_ms)
+        self.service = policy.service_seconds
+        self._grid = service_quantile(self.service, (np.arange(QUANTILE_GRID) + 0.5) / QUANTILE_GRID)
         self._cache: dict[int, float] = {}
 
     def __repr__(self) -> str:
@@ -93,20 +108,25 @@ class SloTable:
     def _solve(self, servers: int) -> float:
         mu = 1000.0 / self.service_ms  # per second
         t = self.slo_p99_ms / 1000.0
-        if math.exp(-mu * t) > SLO_TAIL:  # an idle system's response is the service alone: p99 = mean·ln 100
+        if service_quantile(self.service, 1.0 - SLO_TAIL) > t:  # an idle system's response is the service alone
             return 0.0
         low, high = 0.0, servers * mu  # the tail meets the target at low and (in the limit) fails at high
         for _ in range(200):  # the tail grows with λ, so bisect; stop at ~1e-13 relative precision
             middle = 0.5 * (low + high)
             if not low < middle < high:
                 break
-            if mmc_response_tail(middle, mu, servers, t) <= SLO_TAIL:
+            if self._tail(middle, mu, servers, t) <= SLO_TAIL:
                 low = middle
             else:
                 high = middle
             if high - low <= 1e-13 * high:
                 break
         return low
+
+    def _tail(self, arrival_rate: float, mu: float, servers: int, t: float) -> float:
+        if self.service.dist == "exponential":
+            return mmc_response_tail(arrival_rate, mu, servers, t)
+        return mgc_response_tail(arrival_rate, self.service, servers, t, self._grid)
 
 
 @dataclass(frozen=True)
@@ -211,7 +231,7 @@ def _check_call(base_rps, start, end, profile, profile_prefix, policy, table) ->
     if np.ndim(profile_prefix) != 1 or len(profile_prefix) != len(profile) + 1:
         raise ValueError("profile_prefix: must be np.concatenate([[0.0], np.cumsum(profile)]), one longer "
                          "than profile")
-    if table.service_ms != policy.service_ms or table.slo_p99_ms != policy.slo_p99_ms:
+    if table.service != policy.service_seconds or table.slo_p99_ms != policy.slo_p99_ms:
         raise ValueError(f"table: built for service {table.service_ms} ms and SLO {table.slo_p99_ms} ms, but "
                          f"the policy has {policy.service_ms} ms and {policy.slo_p99_ms} ms")
     return start, end

@@ -49,7 +49,8 @@ class ServingLedger:
             usd_per_hour=instances[realtime.instance].usd_per_hour, slo_p99_ms=realtime.slo_p99_ms,
             fixed_replicas=realtime.fixed_replicas, min_replicas=realtime.min_replicas,
             max_replicas=realtime.max_replicas, target_utilisation=realtime.target_utilisation,
-            reaction_delay_hours=realtime.reaction_delay_hours)
+            reaction_delay_hours=realtime.reaction_delay_hours, service_dist=realtime.service_dist,
+            service_cv=realtime.service_cv)
         self.table = SloTable(self.policy)
         batch_instance = instances[serving.batch.instance]
         self.batch_usd_per_vcpu_hour = batch_instance.usd_per_hour / batch_instance.vcpu
