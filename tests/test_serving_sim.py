@@ -94,3 +94,18 @@ def test_a_slow_autoscaler_misses_the_slo_in_spikes():
     slow = replicate(fraud(reaction_delay_hours=6, **busy), 5, seed=5, keep_runs=False)
     assert quick.summary.loc["slo_attainment", "mean"] > slow.summary.loc["slo_attainment", "mean"]
     assert slow.summary.loc["slo_attainment", "mean"] < 1.0
+
+
+def test_batch_jobs_pay_for_their_vcpu_time_with_a_minute_minimum_per_instance():
+    scenario = fraud()
+    batch = scenario.serving.batch  # c6i.xlarge: 4 vCPU at $0.17/hour
+    from mlorg.sim.serving import ServingLedger
+
+    ledger = ServingLedger(scenario, Streams(0), scenario.horizon_days * 24)
+    # 2 million rows at 0.5 ms: 0.278 vCPU-hours per job, on one instance well within the deadline.
+    assert batch.jobs_per_day == 1 and batch.deadline_hours == 4
+    assert ledger.batch_cost_per_day(2e6) == pytest.approx(2e6 * 0.5 / 3.6e6 / 4 * 0.17)
+    # 200 million rows: 27.8 vCPU-hours must finish in 4 hours, so 2 instances run 3.47 hours each.
+    assert ledger.batch_cost_per_day(2e8) == pytest.approx(2e8 * 0.5 / 3.6e6 / 4 * 0.17)
+    # A tiny job still pays a minute of its one instance.
+    assert ledger.batch_cost_per_day(10) == pytest.approx(0.17 / 60)

@@ -261,6 +261,9 @@ class Batch:
     """Scheduled scoring jobs: cost is compute time for the rows scored."""
 
     rows_per_day: Distribution = dist("lognormal", 1e6, 1.0)
+    jobs_per_day: float = spec(1.0, lo=0.0, lo_open=True, hi=1440.0, doc="scoring jobs a day; the rows split evenly")
+    deadline_hours: float = spec(4.0, unit="hours", lo=0.0, lo_open=True, hi=168.0,
+                                 doc="a job must finish this soon; it runs on as many instances as that needs")
     ms_per_row: float = spec(0.5, unit="ms", lo=0.0, hi=1e5, doc="vCPU time to score one row")
     instance: str = spec("c6i.xlarge", doc="instance type the jobs run on (a row of data/instances.csv)")
 

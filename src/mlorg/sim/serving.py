@@ -53,8 +53,8 @@ class ServingLedger:
             service_cv=realtime.service_cv)
         self.table = SloTable(self.policy)
         batch_instance = instances[serving.batch.instance]
-        self.batch_usd_per_vcpu_hour = batch_instance.usd_per_hour / batch_instance.vcpu
-        self.cutoffs = np.cumsum([serving.realtime_share, serving.batch_share])
+        self.batch_vcpu, self.batch_usd_per_hour = batch_instance.vcpu, batch_instance.usd_per_hour
+        self.cutoffs = (serving.realtime_share, serving.realtime_share + serving.batch_share)
 
     def draws(self, name: str) -> ServingDraws:
         serving = self.scenario.serving
@@ -65,7 +65,7 @@ class ServingLedger:
     def assign(self, draws: ServingDraws) -> tuple[str, float]:
         """A new live model's mode and traffic level (requests/s, rows/day or devices)."""
         u = draws.mode.random()
-        mode = MODES[int(np.searchsorted(self.cutoffs, u, side="right"))]
+        mode = "realtime" if u < self.cutoffs[0] else "batch" if u < self.cutoffs[1] else "edge"
         # Both draws are taken whatever the mode, so one model's mode never shifts the next model's levels.
         base_rps, rows = draws.base_rps(), draws.rows_per_day()
         level = {"realtime": base_rps, "batch": rows, "edge": self.scenario.serving.edge.devices}[mode]
@@ -80,6 +80,15 @@ class ServingLedger:
         self.totals["edge"] = self.totals["edge"] + ServingTotals(cost_usd=cost)
         return cost
 
+    def batch_cost_per_day(self, rows_per_day: float) -> float:
+        """Jobs run on as many instances as finish them by the deadline; cloud billing is per second with a
+        one-minute minimum per instance, so spreading a small job wide costs a little more."""
+        batch = self.scenario.serving.batch
+        vcpu_hours = rows_per_day / batch.jobs_per_day * batch.ms_per_row / 3.6e6  # per job
+        instances = max(1, math.ceil(vcpu_hours / (batch.deadline_hours * self.batch_vcpu)))
+        hours_each = max(vcpu_hours / (instances * self.batch_vcpu), 1.0 / 60.0)
+        return batch.jobs_per_day * instances * hours_each * self.batch_usd_per_hour
+
     def settle(self, mode: str, level: float, live_at: float, until: float) -> ServingTotals:
         """Serve a model over whole hours from going live to ``until``; add it to the totals and return it."""
         start = min(math.ceil(live_at), self.hours)
@@ -88,8 +97,7 @@ class ServingLedger:
             totals = realtime_totals(level, start, end, self.profile, self.profile_prefix, self.policy, self.table)
         elif mode == "batch":
             days = (end - start) / 24.0
-            vcpu_hours = level * days * self.scenario.serving.batch.ms_per_row / 3.6e6
-            totals = ServingTotals(cost_usd=vcpu_hours * self.batch_usd_per_vcpu_hour, predictions=level * days,
+            totals = ServingTotals(cost_usd=days * self.batch_cost_per_day(level), predictions=level * days,
                                    hours=float(end - start))
         else:
             edge = self.scenario.serving.edge
