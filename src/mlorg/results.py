@@ -204,7 +204,8 @@ class Replications:
         # Every metric is a count, duration, cost or share, so an interval reaching below 0 (or a share's
         # above 1) is clipped to what the metric can be.
         summary = summarise(self.per_replication)
-        upper = np.where(summary.index.str.contains("share"), 1.0, np.inf)
+        is_share = summary.index.str.contains("share") | (summary.index == "slo_attainment")
+        upper = np.where(is_share, 1.0, np.inf)
         summary["ci95_low"] = summary["ci95_low"].clip(lower=0.0)
         summary["ci95_high"] = summary["ci95_high"].clip(upper=pd.Series(upper, index=summary.index))
         return summary

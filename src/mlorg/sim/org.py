@@ -77,7 +77,6 @@ class WorkItem:
     is_version: bool = False
     capability: str = ""
     effort: float = NAN  # person-hours left, fixed (with the factors then in force) when work starts
-    queued_at: float = 0.0
     state: str = "queued"  # queued | active | done | abandoned
 
 
@@ -85,10 +84,7 @@ class WorkItem:
 class Worker:
     id: int
     role: str
-    index: int  # position within the role, names the person's random streams
     efficiency: dict[str, float]
-    hired_at: float
-    left_at: float = NAN
     process: simpy.Process | None = None
     wake: simpy.Event | None = None
     item: WorkItem | None = None
@@ -215,8 +211,7 @@ class OrgSimulation:
     def _hire(self, role: str) -> None:
         index = self.hires_by_role[role]
         self.hires_by_role[role] += 1
-        worker = Worker(id=self.next_worker_id, role=role, index=index, efficiency=self.role_efficiency[role],
-                        hired_at=self.env._now, since=self.env._now)
+        worker = Worker(id=self.next_worker_id, role=role, efficiency=self.role_efficiency[role], since=self.env._now)
         self.next_worker_id += 1
         if worker.efficiency["research"] > 0:
             name, s = f"{role}/{index}", self.s
@@ -242,7 +237,6 @@ class OrgSimulation:
         self._update_toil()
 
     def _leave(self, worker: Worker) -> None:
-        worker.left_at = self.env._now
         self.idle[worker.role].pop(worker.id, None)
         item = worker.item
         if item is not None and item.state == "active" and item.kind != "research":
@@ -353,7 +347,6 @@ class OrgSimulation:
         return None
 
     def _enqueue(self, item: WorkItem) -> None:
-        item.queued_at = self.env._now
         self.queues[item.kind].append(item)
         self._offer(item)
 
