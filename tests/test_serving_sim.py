@@ -109,3 +109,18 @@ def test_batch_jobs_pay_for_their_vcpu_time_with_a_minute_minimum_per_instance()
     assert ledger.batch_cost_per_day(2e8) == pytest.approx(2e8 * 0.5 / 3.6e6 / 4 * 0.17)
     # A tiny job still pays a minute of its one instance.
     assert ledger.batch_cost_per_day(10) == pytest.approx(0.17 / 60)
+
+
+def test_edge_models_pay_a_rollout_per_version_and_lag_while_it_runs():
+    scenario = fraud()
+    edge = dataclasses.replace(scenario.serving.edge, devices=1000.0, usd_per_device_rollout=0.01, rollout_days=10.0)
+    serving = dataclasses.replace(scenario.serving, realtime_share=0.0, batch_share=0.0, edge_share=1.0, edge=edge)
+    run = simulate(scenario.replace(serving=serving), 6)
+    live = run.models[run.models["serving_mode"] == "edge"]
+    assert len(live) > 5
+    # Every deployed version (the first and each retrained one) is one rollout of $0.01 to 1,000 devices.
+    assert live["serving_cost_usd"].to_numpy() == pytest.approx(live["versions_live"].to_numpy() * 10.0)
+    retrained = (live["versions_live"] - 1).sum()
+    assert retrained > 0
+    assert run.metrics["edge_stale_device_days"] == pytest.approx(retrained * 1000 * 10 / 2)
+    assert math.isnan(run.metrics["slo_attainment"])  # no real-time hours to judge

@@ -79,6 +79,7 @@ def to_frames(out: SimOutput) -> RunResult:
         extras["predictions_served"] = sum(t.predictions for t in totals)
         extras["realtime_hours"] = out.serving["realtime"].hours
         extras["realtime_hours_meeting_slo"] = out.serving["realtime"].hours_meeting_slo
+        extras["edge_stale_device_days"] = out.edge_stale_device_days
     return RunResult(out.scenario, out.seed, out.replication, events, models, timeseries, time_use,
                      level_means, level_ends, extras)
 
@@ -133,6 +134,7 @@ METRIC_DOCS: dict[str, str] = {
     "cost_per_1k_predictions_usd": "serving cost per thousand predictions",
     "slo_attainment": "share of real-time model-hours whose p99 latency met the SLO",
     "predictions_served": "predictions made by live models",
+    "edge_stale_device_days": "device-days edge models spent on a superseded version while a new one rolled out",
 }
 for _role in ROLES:
     for _activity in TIME_ACTIVITIES:
@@ -179,13 +181,13 @@ def serving_metrics(extras: dict[str, float]) -> dict[str, float]:
     """Serving figures; NaN (JSON null) when the scenario does not model serving."""
     if "serving_cost_usd" not in extras:
         return dict.fromkeys(("serving_cost_usd", "cost_per_1k_predictions_usd", "slo_attainment",
-                              "predictions_served"), math.nan)
+                              "predictions_served", "edge_stale_device_days"), math.nan)
     cost, predictions = extras["serving_cost_usd"], extras["predictions_served"]
     hours = extras["realtime_hours"]
     return {"serving_cost_usd": cost,
             "cost_per_1k_predictions_usd": 1000.0 * cost / predictions if predictions > 0 else math.nan,
             "slo_attainment": extras["realtime_hours_meeting_slo"] / hours if hours > 0 else math.nan,
-            "predictions_served": predictions}
+            "predictions_served": predictions, "edge_stale_device_days": extras["edge_stale_device_days"]}
 
 
 # ------------------------------------------------------------------------------------------ replication

@@ -275,6 +275,8 @@ class Edge:
     devices: float = spec(100_000.0, lo=0.0, hi=1e10, doc="devices running the model")
     usd_per_device_rollout: float = spec(0.0005, unit="USD", lo=0.0, hi=100.0,
                                          doc="delivery cost of one version to one device")
+    rollout_days: float = spec(14.0, unit="days", lo=0.0, hi=365.0,
+                               doc="a new version reaches every device within this time, devices updating evenly")
     predictions_per_device_day: float = spec(20.0, lo=0.0, hi=1e7, doc="predictions a device makes per day")
 
 

@@ -115,6 +115,7 @@ class SimOutput:
     toil_unmet_hours: float
     event_count: int
     serving: dict[str, ServingTotals] | None  # by mode; None when the scenario does not serve models
+    edge_stale_device_days: float  # edge devices × days on a superseded version during rollouts
 
 
 class OrgSimulation:
@@ -429,7 +430,7 @@ class OrgSimulation:
             if self.serving:
                 model.serving_mode, model.serving_level = self.serving.assign(model.draws.serving)
         if self.serving:
-            model.serving_cost += self.serving.deployed(model.serving_mode)
+            model.serving_cost += self.serving.deployed(model.serving_mode, replaces_a_version=item.is_version)
         model.versions_live += 1
         self.deploys.append((now, model.id, model.versions_live))
         self._log("live", model.id, detail=f"v{model.versions_live}")
@@ -530,6 +531,7 @@ class OrgSimulation:
             toil_unmet_hours=self.toil_unmet_hours,
             event_count=next(self.env._eid),  # SimPy's running count of scheduled events
             serving=self.serving.totals if self.serving else None,
+            edge_stale_device_days=self.serving.edge_stale_device_days if self.serving else math.nan,
         )
 
 

@@ -36,6 +36,7 @@ class ServingLedger:
     streams: Streams
     horizon_hours: float
     totals: dict[str, ServingTotals] = field(default_factory=lambda: {m: ServingTotals() for m in MODES})
+    edge_stale_device_days: float = 0.0  # device-days scored by a superseded version during rollouts
 
     def __post_init__(self) -> None:
         serving = self.scenario.serving
@@ -71,13 +72,19 @@ class ServingLedger:
         level = {"realtime": base_rps, "batch": rows, "edge": self.scenario.serving.edge.devices}[mode]
         return mode, level
 
-    def deployed(self, mode: str) -> float:
-        """Cost of deploying a version: an edge rollout reaches every device; other modes pay by the hour."""
+    def deployed(self, mode: str, replaces_a_version: bool) -> float:
+        """Cost of deploying a version: an edge rollout reaches every device; other modes pay by the hour.
+
+        An edge rollout is not instant: while it runs, devices not yet updated keep scoring with the old
+        version — the update lag, counted in device-days (devices × rollout_days / 2 per new version).
+        """
         if mode != "edge":
             return 0.0
         edge = self.scenario.serving.edge
         cost = edge.devices * edge.usd_per_device_rollout
         self.totals["edge"] = self.totals["edge"] + ServingTotals(cost_usd=cost)
+        if replaces_a_version:
+            self.edge_stale_device_days += edge.devices * edge.rollout_days / 2.0
         return cost
 
     def batch_cost_per_day(self, rows_per_day: float) -> float:
