@@ -8,6 +8,7 @@ is measured with the per-request kernel on seeded draws, since no closed form ex
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,11 @@ class InstanceType:
 
 def load_instances(path: str | Path | None = None) -> list[InstanceType]:
     """Instance types and on-demand prices from ``data/instances.csv`` (each row cites its source)."""
-    path = Path(path) if path is not None else INSTANCES_CSV
+    return list(_read_instances(Path(path) if path is not None else INSTANCES_CSV))
+
+
+@functools.cache  # read once per process: every validation and every replication that serves asks for it
+def _read_instances(path: Path) -> tuple[InstanceType, ...]:
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     instances = []
@@ -45,7 +50,7 @@ def load_instances(path: str | Path | None = None) -> list[InstanceType]:
         if instance.vcpu < 1 or instance.usd_per_hour <= 0 or not instance.source:
             raise ValueError(f"{path}:{line}: {instance.name} needs vcpu >= 1, a price > 0 and a source")
         instances.append(instance)
-    return instances
+    return tuple(instances)
 
 
 @dataclass(frozen=True)
