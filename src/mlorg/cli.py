@@ -14,6 +14,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlorg import __version__
+from mlorg.monitoring.characteristics import (
+    DETECTORS,
+    SEQUENTIAL_DETECTORS,
+    Monitor,
+    OperatingPoint,
+    default_threshold,
+    meets_budget,
+    operating_point,
+    shift_from_psi,
+    sweep,
+)
 from mlorg.results import MAX_REPLICATIONS, Replications, replicate
 from mlorg.rng import distribution_moments
 from mlorg.scenario import Distribution, ScenarioError, load
@@ -94,6 +105,31 @@ def build_parser() -> argparse.ArgumentParser:
                       help="requests one replica serves at once (default: its vCPU count)")
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(handler=cmd_serving_plan)
+
+    monitor = sub.add_parser(
+        "monitor", help="detection lag and false alarms of a drift detector setting",
+        description="Expected detection lag and false alarms of one drift detector, from its statistic's sampling "
+                    "distribution, beside the quickest-detection reference: a CUSUM tuned to the same drift with "
+                    "the same false-alarm rate (Lorden 1971, Moustakides 1986).")
+    monitor.add_argument("--detector", choices=DETECTORS, required=True)
+    monitor.add_argument("--threshold", type=_float_option("--threshold", 1e-12, 1e6), metavar="X",
+                         help="alarm threshold in the detector's terms (KS: a p-value); default: the detector's")
+    monitor.add_argument("--window", type=_int_option("--window", 1, 10_000_000), required=True, metavar="N",
+                         help="samples compared with the reference at each check")
+    monitor.add_argument("--cadence-hours", type=_float_option("--cadence-hours", 1e-6, 8760), required=True,
+                         metavar="H", help="hours between checks")
+    monitor.add_argument("--drift-size", type=_float_option("--drift-size", 1e-6, 100), required=True, metavar="D",
+                         help="σ of mean shift per sample, or the population PSI with --drift-kind psi")
+    monitor.add_argument("--drift-kind", choices=("mean-shift", "psi"), default="mean-shift")
+    monitor.add_argument("--traffic-per-hour", type=_float_option("--traffic-per-hour", 1e-6, 1e9), metavar="T",
+                         help="samples per hour (default: window / cadence, one fresh window per check)")
+    monitor.add_argument("--bins", type=_int_option("--bins", 2, 1000), default=10,
+                         help="bins of PSI and Jensen–Shannon (default 10, the reference's deciles)")
+    monitor.add_argument("--sweep", action="store_true", help="print the lag vs false-alarm trade-off over thresholds")
+    monitor.add_argument("--budget", type=_float_option("--budget", 0, 1e6), default=1.0, metavar="F",
+                         help="false alarms per month the sweep's recommended threshold may raise (default 1)")
+    monitor.add_argument("--json", action="store_true")
+    monitor.set_defaults(handler=cmd_monitor)
     return parser
 
 
@@ -265,6 +301,70 @@ def cmd_serving_plan(args: argparse.Namespace) -> int:
     print(f"cost / latency trade-off on {instance.name}:")
     print(_columns(rows))
     return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    shift = shift_from_psi(args.drift_size) if args.drift_kind == "psi" else args.drift_size
+    traffic = args.traffic_per_hour if args.traffic_per_hour is not None else args.window / args.cadence_hours
+    threshold = args.threshold if args.threshold is not None else default_threshold(args.detector)
+    try:
+        monitor = Monitor(detector=args.detector, threshold=threshold, window=args.window,
+                          cadence_hours=args.cadence_hours, traffic_per_hour=traffic, bins=args.bins)
+    except ValueError as exc:
+        raise UsageError(f"--{str(exc).replace('_', '-')}") from None
+    point = operating_point(monitor, shift)
+    points = sweep(monitor, shift) if args.sweep else []
+    best = meets_budget(points, args.budget) if args.sweep else None
+    if args.json:
+        out = _point_json(point)
+        if args.sweep:
+            out["sweep"] = [_point_json(p) for p in points]
+            out["budget"] = {"false_alarms_per_month": args.budget,
+                             "threshold": best.threshold if best else None}
+        print(json.dumps(out, allow_nan=False))
+        return 0
+    checks = "observation" if args.detector in SEQUENTIAL_DETECTORS else "check"
+    print(f"{args.detector} at threshold {threshold:g}: window {args.window:,} samples every {args.cadence_hours:g} h "
+          f"at {traffic:g} samples/h; drift of {shift:.3g}σ per sample"
+          + (f" (population PSI {args.drift_size:g})" if args.drift_kind == "psi" else "") + "\n")
+    rows = [("figure", "value"),
+            (f"false alarm probability per {checks}", _fmt(point.false_alarm_probability)),
+            ("false alarms per month", _fmt(point.false_alarms_per_month)),
+            ("ARL0 (samples between false alarms)", _fmt(point.arl0_samples)),
+            ("detection lag (hours, drift at a random moment)", _fmt(point.detection_lag_hours)),
+            ("detection lag (samples)", _fmt(point.detection_lag_samples)),
+            ("worst-case lag (samples)", _fmt(point.worst_case_lag_samples)),
+            ("optimal CUSUM delay at the same ARL0 (samples)", _fmt(point.optimal_delay_samples)),
+            ("ln(ARL0) / KL, its first-order approximation", _fmt(point.lorden_approx_samples))]
+    print(_columns(rows))
+    if not math.isfinite(point.arl0_samples):
+        print("\nno false alarm is expected at this threshold, so there is no finite ARL0 to compare with")
+    if args.sweep:
+        print(f"\nlag vs false alarms over thresholds ({args.detector}):")
+        table = [("threshold", "false alarms/month", "lag hours", "lag samples", "optimal samples")]
+        for p in points:
+            table.append((f"{p.threshold:.4g}", _fmt(p.false_alarms_per_month), _fmt(p.detection_lag_hours),
+                          _fmt(p.detection_lag_samples), _fmt(p.optimal_delay_samples)))
+        print(_columns(table))
+        if best is None:
+            print(f"\nno threshold swept keeps false alarms within {args.budget:g} per month")
+        else:
+            print(f"\nwithin {args.budget:g} false alarm(s) per month: threshold {best.threshold:.4g} detects in "
+                  f"{_fmt(best.detection_lag_hours)} hours with {_fmt(best.false_alarms_per_month)} false alarms "
+                  "per month")
+    return 0
+
+
+def _point_json(p: OperatingPoint) -> dict:
+    return {"detector": p.detector, "threshold": p.threshold, "shift_sd": p.shift,
+            "false_alarm_probability": _finite_or_none(p.false_alarm_probability),
+            "detection_lag_samples": _finite_or_none(p.detection_lag_samples),
+            "detection_lag_hours": _finite_or_none(p.detection_lag_hours),
+            "worst_case_lag_samples": _finite_or_none(p.worst_case_lag_samples),
+            "false_alarms_per_month": _finite_or_none(p.false_alarms_per_month),
+            "arl0_samples": _finite_or_none(p.arl0_samples),
+            "optimal_delay_samples": _finite_or_none(p.optimal_delay_samples),
+            "lorden_approx_samples": _finite_or_none(p.lorden_approx_samples)}
 
 
 def _option_json(o) -> dict:

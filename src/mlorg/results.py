@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mlorg.scenario import ACTIVITIES, ROLES, Scenario, validate
+from mlorg.scenario import ACTIVITIES, DRIFT_CAUSES, ROLES, Scenario, validate
 from mlorg.sim import HOURS_PER_DAY, HOURS_PER_WEEK, HOURS_PER_YEAR, SimOutput, run_once
 
-TIME_ACTIVITIES = (*ACTIVITIES, "idle")
+TIME_ACTIVITIES = (*ACTIVITIES, "incident", "idle")
+INCIDENT_COLUMNS = ["model_id", "cause", "onset_day", "detected_day", "detected_by", "relieved_day", "mitigated_day",
+                    "mitigation", "ended_day", "ended_by", "loss_usd"]
 EVENT_COLUMNS = ["time_hours", "event", "model_id", "worker_id", "detail"]
 
 
@@ -37,6 +39,8 @@ class RunResult:
     level_means: dict[str, float]  # time-weighted means of each level over the whole run
     level_ends: dict[str, float]  # value of each level at the end of the run
     extras: dict[str, float]  # staff cost, unmet toil, live model-years, event count
+    # One row per degradation of a live model (empty when the scenario does not simulate drift).
+    incidents: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INCIDENT_COLUMNS))
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -80,8 +84,28 @@ def to_frames(out: SimOutput) -> RunResult:
         extras["realtime_hours"] = out.serving["realtime"].hours
         extras["realtime_hours_meeting_slo"] = out.serving["realtime"].hours_meeting_slo
         extras["edge_stale_device_days"] = out.edge_stale_device_days
+    incidents = _incidents_frame(out)
+    if out.incidents is not None:
+        extras["drift_prevented"] = float(sum(out.drift_prevented.values()))
+        extras["false_alarms"] = float(out.false_alarms)
+        extras["monitored_model_months"] = out.monitored_model_months
     return RunResult(out.scenario, out.seed, out.replication, events, models, timeseries, time_use,
-                     level_means, level_ends, extras)
+                     level_means, level_ends, extras, incidents)
+
+
+def _incidents_frame(out: SimOutput) -> pd.DataFrame:
+    rows = [(i.model.id, i.cause, i.onset / HOURS_PER_DAY, i.detected_at / HOURS_PER_DAY, i.detected_by or None,
+             i.relieved_at / HOURS_PER_DAY, i.mitigated_at / HOURS_PER_DAY, i.mitigation or None,
+             i.ended_at / HOURS_PER_DAY, i.ended_by, _loss(i)) for i in out.incidents or ()]
+    return pd.DataFrame.from_records(rows, columns=INCIDENT_COLUMNS)
+
+
+def _loss(incident) -> float:
+    """Full loss from onset until a quick fix (if any), the reduced loss after it, until the incident ends."""
+    relieved = incident.relieved_at if incident.relieved_at == incident.relieved_at else incident.ended_at
+    relieved = min(relieved, incident.ended_at)
+    full, reduced = relieved - incident.onset, incident.ended_at - relieved
+    return incident.loss_per_hour * (full + (1.0 - incident.relief) * reduced)
 
 
 def _models_frame(out: SimOutput) -> pd.DataFrame:
@@ -135,6 +159,17 @@ METRIC_DOCS: dict[str, str] = {
     "slo_attainment": "share of real-time model-hours whose p99 latency met the SLO",
     "predictions_served": "predictions made by live models",
     "edge_stale_device_days": "device-days edge models spent on a superseded version while a new one rolled out",
+    "drift_events": "drifts, breaks and bad deploys that reached a live model or were stopped before it",
+    "drift_prevented": "of those, stopped by a capability before they reached a model",
+    "incidents": "degradations someone noticed (a monitor or the business)",
+    **{f"incidents_{cause}": f"incidents caused by {cause.replace('_', ' ')}" for cause in DRIFT_CAUSES},
+    "detection_lag_hours_median": "median hours from the start of a degradation to its detection",
+    "mttd_hours": "mean time to detect: hours from the start of a degradation to its detection",
+    "mttr_hours": "mean time to restore: hours from detection to the first mitigation (rollback, hot-fix, or the "
+                  "quick fix that holds until a retrain)",
+    "degraded_model_days": "days live models spent degraded, summed over models",
+    "business_loss_usd": "value lost while models were degraded (e.g. fraud let through)",
+    "false_alarms_per_model_month": "false alarms per monitored live model per month",
 }
 for _role in ROLES:
     for _activity in TIME_ACTIVITIES:
@@ -169,6 +204,7 @@ def metrics(run: RunResult) -> dict[str, float]:
         "staff_cost_usd": run.extras["staff_cost_usd"],
         "toil_unmet_hours": run.extras["toil_unmet_hours"],
         **serving_metrics(run.extras),
+        **drift_metrics(run.incidents, run.extras),
     }
     shares = run.time_use.set_index(["role", "activity"])["share"]
     for role in ROLES:
@@ -188,6 +224,34 @@ def serving_metrics(extras: dict[str, float]) -> dict[str, float]:
             "cost_per_1k_predictions_usd": 1000.0 * cost / predictions if predictions > 0 else math.nan,
             "slo_attainment": extras["realtime_hours_meeting_slo"] / hours if hours > 0 else math.nan,
             "predictions_served": predictions, "edge_stale_device_days": extras["edge_stale_device_days"]}
+
+
+def drift_metrics(incidents: pd.DataFrame, extras: dict[str, float]) -> dict[str, float]:
+    """Drift and incident figures; NaN (JSON null) when the scenario does not simulate drift."""
+    names = ["drift_events", "drift_prevented", "incidents", *(f"incidents_{c}" for c in DRIFT_CAUSES),
+             "detection_lag_hours_median", "mttd_hours", "mttr_hours", "degraded_model_days", "business_loss_usd",
+             "false_alarms_per_model_month"]
+    if "drift_prevented" not in extras:
+        return dict.fromkeys(names, math.nan)
+    detected = incidents[incidents["detected_day"].notna()]
+    lags = (detected["detected_day"] - detected["onset_day"]) * HOURS_PER_DAY
+    # Restored at the first mitigation: a rollback, a hot-fix, or the quick fix that holds until a retrain.
+    restored_day = detected["relieved_day"].fillna(detected["mitigated_day"])
+    restore = ((restored_day - detected["detected_day"]) * HOURS_PER_DAY).dropna()
+    counts = detected["cause"].value_counts()
+    months = extras["monitored_model_months"]
+    return {
+        "drift_events": float(len(incidents)) + extras["drift_prevented"],
+        "drift_prevented": extras["drift_prevented"],
+        "incidents": float(len(detected)),
+        **{f"incidents_{c}": float(counts.get(c, 0)) for c in DRIFT_CAUSES},
+        "detection_lag_hours_median": float(lags.median()) if len(lags) else math.nan,
+        "mttd_hours": float(lags.mean()) if len(lags) else math.nan,
+        "mttr_hours": float(restore.mean()) if len(restore) else math.nan,
+        "degraded_model_days": float((incidents["ended_day"] - incidents["onset_day"]).sum()),
+        "business_loss_usd": float(incidents["loss_usd"].sum()),
+        "false_alarms_per_model_month": extras["false_alarms"] / months if months > 0 else math.nan,
+    }
 
 
 # ------------------------------------------------------------------------------------------ replication

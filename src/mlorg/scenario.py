@@ -291,6 +291,129 @@ class Serving:
     edge: Edge = field(default_factory=Edge)
 
 
+DRIFT_CAUSES = ("covariate", "concept", "pipeline_break", "skew", "bad_version", "latency_regression")
+# What stops a cause before it reaches a live model: contracts and one shared feature definition (tested,
+# versioned feature pipelines) catch breaks and training–serving skew; canary deploys on a serving platform
+# catch bad versions and latency regressions. Nothing stops the world from changing.
+PREVENTED_BY = {"pipeline_break": "feature_pipelines", "skew": "feature_pipelines", "bad_version": "serving",
+                "latency_regression": "serving"}
+SIGNAL_DOC = "σ of one sample of the signal, the shift a {} monitor sees"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Effect:
+    feature_shift: float = spec(0.0, unit="σ", lo=0.0, hi=100.0, doc=SIGNAL_DOC.format("feature-drift"))
+    prediction_shift: float = spec(0.0, unit="σ", lo=0.0, hi=100.0,
+                                   doc=SIGNAL_DOC.format("prediction-drift (score or alert-rate)"))
+    performance_loss: float = spec(0.0, lo=0.0, hi=1.0,
+                                   doc="share of the model's recall (its value) lost while degraded")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorldChange(Effect):
+    rate_per_model_year: float = spec(0.0, unit="1/year", lo=0.0, hi=365.0, doc="arrivals per live model per year")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Breakage(WorldChange):
+    prevented_share: float = spec(0.0, lo=0.0, hi=1.0,
+                                  doc="share stopped before it reaches a model once feature_pipelines is built")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployDefect(Effect):
+    per_deploy: float = spec(0.0, lo=0.0, hi=1.0, doc="probability that one deploy brings it")
+    prevented_share: float = spec(0.0, lo=0.0, hi=1.0, doc="share stopped at deploy once the capability that "
+                                  "catches it is built (feature_pipelines for skew, serving's canary otherwise)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Drift:
+    """What degrades a live model. Sizes are planning assumptions; DESIGN.md lists the evidence on frequency."""
+
+    enabled: bool = spec(False, doc="simulate drift, incidents and their losses")
+    covariate: WorldChange = field(default_factory=lambda: WorldChange(
+        rate_per_model_year=1.0, feature_shift=0.3, prediction_shift=0.1, performance_loss=0.1))
+    concept: WorldChange = field(default_factory=lambda: WorldChange(
+        rate_per_model_year=0.5, performance_loss=0.2))  # same features, different labels: only labels show it
+    pipeline_break: Breakage = field(default_factory=lambda: Breakage(
+        rate_per_model_year=1.0, feature_shift=5.0, prediction_shift=2.0, performance_loss=0.5,
+        prevented_share=0.8))  # a feature turns null or constant
+    skew: DeployDefect = field(default_factory=lambda: DeployDefect(
+        per_deploy=0.05, feature_shift=0.5, prediction_shift=0.2, performance_loss=0.15, prevented_share=0.8))
+    bad_version: DeployDefect = field(default_factory=lambda: DeployDefect(
+        per_deploy=0.03, prediction_shift=0.5, performance_loss=0.3, prevented_share=0.7))
+    latency_regression: DeployDefect = field(default_factory=lambda: DeployDefect(
+        per_deploy=0.03, performance_loss=0.05, prevented_share=0.7))  # timeouts fall back to a default rule
+
+
+WINDOW_MONITOR_DETECTORS = ("psi", "ks", "wasserstein", "jensen_shannon", "mean", "cusum", "page_hinkley")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignalMonitor:
+    enabled: bool = spec(False, doc="run this monitor once the monitoring capability is built")
+    detector: str = spec("psi", choices=WINDOW_MONITOR_DETECTORS, doc="drift statistic (see mlorg monitor)")
+    threshold: float = spec(0.1, lo=0.0, lo_open=True, hi=1e6,
+                            doc="alarm threshold in the detector's own terms (KS: a p-value)")
+    window_hours: float = spec(24.0, unit="hours", lo=0.0, lo_open=True, hi=8760.0,
+                               doc="traffic compared with the reference at each check")
+    cadence_hours: float = spec(24.0, unit="hours", lo=0.0, lo_open=True, hi=8760.0, doc="time between checks")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PerformanceMonitoring:
+    enabled: bool = spec(False, doc="watch recall on the labels that have arrived")
+    max_drop: float = spec(0.05, lo=0.0, lo_open=True, hi=1.0,
+                           doc="alarm when recall falls more than this below the reference recall")
+    window_days: float = spec(7.0, unit="days", lo=0.0, lo_open=True, hi=365.0,
+                              doc="labelled predictions in each check")
+    cadence_hours: float = spec(24.0, unit="hours", lo=0.0, lo_open=True, hi=8760.0, doc="time between checks")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Monitoring:
+    """Monitors of each live model; they run once the monitoring capability is built."""
+
+    features: SignalMonitor = field(default_factory=SignalMonitor)
+    predictions: SignalMonitor = field(default_factory=lambda: SignalMonitor(detector="mean", threshold=3.0))
+    performance: PerformanceMonitoring = field(default_factory=PerformanceMonitoring)
+    triage_hours: float = spec(1.0, unit="hours", lo=0.0, hi=168.0,
+                               doc="on-call time to look into one alarm that turns out to be false")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Incidents:
+    business_detection_days: Distribution = dist("exponential", 30.0)
+    diagnose_hours: Distribution = dist("lognormal", 8.0, 0.8)
+    automated_rollback_minutes: float = spec(
+        15.0, unit="minutes", lo=0.0, hi=10080.0,
+        doc="rollback with the incident process built, a registry and a previous good version")
+    manual_rollback_hours: Distribution = dist("lognormal", 16.0, 0.5)
+    hotfix_hours: Distribution = dist("lognormal", 24.0, 0.8)
+    fresh_labels_days: float = spec(
+        14.0, unit="days", lo=0.0, hi=3650.0,
+        doc="a retrain after drift waits until this many days of post-drift labels have arrived")
+    interim_fix_recovery: float = spec(
+        0.5, lo=0.0, hi=1.0, doc="share of a drift's loss won back by a quick fix (a rule, a threshold) made by "
+        "the on-call while the retrain waits for labels")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Impact:
+    """The value model: while degraded, a model loses predictions × positive rate × value × recall lost."""
+
+    predictions_per_day: float = spec(100_000.0, lo=0.0, lo_open=True, hi=1e10,
+                                      doc="predictions one model makes a day (also the monitors' traffic)")
+    positive_rate: float = spec(0.002, lo=0.0, lo_open=True, hi=1.0,
+                                doc="share of predictions on positives (card fraud ≈ 0.2%)")
+    usd_per_positive: float = spec(122.0, unit="USD", lo=0.0, hi=1e9,
+                                   doc="value of catching one positive (mean fraud amount, ULB data)")
+    recall: float = spec(0.8, lo=0.0, lo_open=True, hi=1.0, doc="share of positives a healthy model catches")
+    label_delay_days: float = spec(30.0, unit="days", lo=0.0, hi=3650.0,
+                                   doc="labels arrive this long after the prediction (chargebacks take weeks)")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     name: str = spec("scenario", doc="short name shown in results")
@@ -308,6 +431,10 @@ class Scenario:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     platform: Platform = field(default_factory=Platform)
     serving: Serving = field(default_factory=Serving)
+    drift: Drift = field(default_factory=Drift)
+    monitoring: Monitoring = field(default_factory=Monitoring)
+    incidents: Incidents = field(default_factory=Incidents)
+    impact: Impact = field(default_factory=Impact)
 
     def replace(self, **changes: Any) -> Scenario:
         return dataclasses.replace(self, **changes)
@@ -338,27 +465,63 @@ def validate(scenario: Scenario) -> Scenario:
 
 
 def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file."""
+    """Read and validate a scenario file. A file may start from another with ``extends = "other.toml"`` (a path
+    relative to it) and change only what differs: its tables are merged into the other's, key by key."""
     path = Path(path)
+    data = _read(path, ())
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read ({exc})") from None
-    return loads(text, source=str(path))
+        return from_dict(data)
+    except ScenarioError as exc:
+        raise ScenarioError([f"{path}: {m}" for m in exc.messages]) from None
 
 
 def loads(text: str, source: str = "<scenario>") -> Scenario:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib words its position as "(at line L, column C)"; lead with the file like a compiler does.
-        raise ScenarioError(f"{source}: TOML syntax error: {exc}") from None
+    data = _parse(text, source)
+    if "extends" in data:
+        raise ScenarioError(f"{source}: extends: only a scenario file can extend another (its path is relative "
+                            "to the file)")
     try:
         return from_dict(data)
     except ScenarioError as exc:
         raise ScenarioError([f"{source}: {m}" for m in exc.messages]) from None
+
+
+def _parse(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib words its position as "(at line L, column C)"; lead with the file like a compiler does.
+        raise ScenarioError(f"{source}: TOML syntax error: {exc}") from None
+
+
+def _read(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        where = f"{chain[-1]}: extends: " if chain else ""
+        raise ScenarioError(f"{where}{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read ({exc})") from None
+    data = _parse(text, str(path))
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ScenarioError(f"{path}: extends: {_show(base)} is not allowed; must be the name of a scenario file")
+    base_path = path.parent / base
+    if base_path.resolve() in {p.resolve() for p in (*chain, path)}:
+        raise ScenarioError(f"{path}: extends: {_show(base)} is not allowed; the files extend each other in a loop")
+    return _merge(_read(base_path, (*chain, path)), data)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _build(base: Any, data: Any, path: str, errors: list[str]) -> Any:
@@ -470,7 +633,8 @@ def _num(x: float) -> str:
 def _check_whole(s: Scenario) -> list[str]:
     errors = []
     for name in ("research.cycle_hours", "productionisation.effort_hours", "deploy.review_hours",
-                 "lifecycle.retraining_effort_hours"):
+                 "lifecycle.retraining_effort_hours", "incidents.business_detection_days",
+                 "incidents.diagnose_hours", "incidents.manual_rollback_hours", "incidents.hotfix_hours"):
         d = _get(s, name)
         if d.dist != "deterministic" and d.mean > 0 and d.cv == 0 and d.dist != "exponential":
             errors.append(f"{name}.cv: 0 is not allowed for a {d.dist} distribution; must be > 0 "
@@ -490,6 +654,7 @@ def _check_whole(s: Scenario) -> list[str]:
         errors.append(f"horizon_days: {_num(s.horizon_days)} days with {start + hired} people is "
                       f"{person_years:,.0f} person-years; must be <= {MAX_PERSON_YEARS:,} ({GUARD})")
     errors.extend(_check_serving(s.serving))
+    errors.extend(_check_monitoring(s))
     for i, hire in enumerate(s.org.hiring):
         if hire.day > s.horizon_days:
             errors.append(f"org.hiring[{i}].day: {_num(hire.day)} is not allowed; must be <= horizon_days "
@@ -523,6 +688,33 @@ def _check_serving(serving: Serving) -> list[str]:
                 close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 errors.append(f"{where}: {_show(name)} is not allowed; must be one of {', '.join(known)}{hint}")
+    return errors
+
+
+def _check_monitoring(s: Scenario) -> list[str]:
+    """Each enabled monitor must make sense for the traffic: the detector's own checks, in scenario terms."""
+    from mlorg.monitoring.characteristics import SEQUENTIAL_DETECTORS
+
+    errors = []
+    traffic = s.impact.predictions_per_day / 24.0
+    for name in ("features", "predictions"):
+        m = getattr(s.monitoring, name)
+        if not m.enabled:
+            continue
+        where = f"monitoring.{name}"
+        if m.detector == "ks" and m.threshold >= 1:
+            errors.append(f"{where}.threshold: {_num(m.threshold)} is not allowed; a KS threshold is a p-value, "
+                          "must be < 1")
+        if m.detector in SEQUENTIAL_DETECTORS and m.window_hours > m.cadence_hours:
+            errors.append(f"{where}.window_hours: {_num(m.window_hours)} is not allowed; a {m.detector} takes one "
+                          f"window per check, so it must be <= cadence_hours ({_num(m.cadence_hours)})")
+        if traffic * m.window_hours < 1:
+            errors.append(f"{where}.window_hours: {_num(m.window_hours)} is not allowed; at "
+                          f"impact.predictions_per_day = {_num(s.impact.predictions_per_day)} the window holds no "
+                          "prediction")
+    if s.monitoring.performance.enabled and s.impact.recall <= s.monitoring.performance.max_drop:
+        errors.append(f"monitoring.performance.max_drop: {_num(s.monitoring.performance.max_drop)} is not allowed; "
+                      f"must be < impact.recall ({_num(s.impact.recall)})")
     return errors
 
 

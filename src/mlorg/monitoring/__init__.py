@@ -1,0 +1,1 @@
+"""Drift detectors, their operating characteristics, and monitors."""
