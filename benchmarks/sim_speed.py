@@ -6,7 +6,7 @@ Prints:
   * wall time of one replication of each shipped scenario over two simulated years
     (target: platform_team < 1 s), and of 30 replications;
   * wall time and event count of one five-year uber_scale replication, with and without serving
-    (target < 10 s with serving on).
+    (target < 10 s with serving on), and with drift, every monitor and incidents on as well.
 
 Run: uv run python benchmarks/sim_speed.py [--quick]
 """
@@ -51,6 +51,15 @@ def without_serving(scenario):
     return scenario.replace(serving=dataclasses.replace(scenario.serving, enabled=False))
 
 
+def with_drift(scenario):
+    """The scenario with drift, incidents and every monitor of fraud_drift_full (the workshop's settings)."""
+    full = load(SCENARIOS / "fraud_drift_full.toml")
+    caps = scenario.platform.capabilities
+    caps = dataclasses.replace(caps, monitoring=dataclasses.replace(caps.monitoring, built=True))
+    return scenario.replace(drift=full.drift, monitoring=full.monitoring, incidents=full.incidents,
+                            impact=full.impact, platform=dataclasses.replace(scenario.platform, capabilities=caps))
+
+
 def simulator_events_per_second(scenario, repeats: int) -> tuple[float, float, int]:
     best = float("inf")
     for r in range(repeats):
@@ -79,6 +88,8 @@ def main() -> None:
     print("\n== uber_scale, one replication of five simulated years")
     print(f"without serving {plain_seconds:.2f} s, {uber_events:,} events")
     print(f"with serving    {serving_seconds:.2f} s   (target < 10 s)")
+    _, drift_seconds, drift_events = simulator_events_per_second(with_drift(uber), repeats)
+    print(f"with serving, drift, monitors and incidents {drift_seconds:.2f} s, {drift_events:,} events")
 
     n = 5 if args.quick else 30
     print(f"\n== shipped scenarios, two simulated years: one replication (simulate + frames) and {n}")

@@ -204,6 +204,7 @@ class OrgSimulation:
         # entries must skip the deleted slots on every iteration, which made dispatch grow with history.
         self.idle: dict[str, OrderedDict[int, Worker]] = {role: OrderedDict() for role in ROLES}
         self.workers: dict[int, Worker] = {}
+        self.staff: dict[str, dict[int, Worker]] = {role: {} for role in ROLES}  # the same people, by role
         self.role_efficiency = {role: {a: getattr(getattr(scenario.skills, role), a) for a in ACTIVITIES}
                                 for role in ROLES}
         self.role_count = dict.fromkeys(ROLES, 0)
@@ -291,6 +292,7 @@ class OrgSimulation:
                 serving=self.serving.draws(name) if self.serving else None,
                 incidents=self._incident_draws(name) if self.drift else None)
         self.workers[worker.id] = worker
+        self.staff[role][worker.id] = worker
         self._set_headcount(role, +1)
         self._log("hired", worker=worker.id, detail=role)
         worker.process = self.env.process(self._work(worker))
@@ -328,6 +330,7 @@ class OrgSimulation:
             self._offer(item)
         worker.item = None
         del self.workers[worker.id]
+        del self.staff[worker.role][worker.id]
         self._set_headcount(worker.role, -1)
         self._log("left", worker=worker.id, detail=worker.role)
         if self.s.attrition.backfill:
@@ -435,10 +438,9 @@ class OrgSimulation:
         """The most urgent work this worker can and will do now, or None."""
         eff = w.efficiency
         if self.incident_work:
-            for item in self.incident_work:
-                if item.state == "queued" and eff[item.skill] > 0:
-                    self.incident_work.remove(item)
-                    return item
+            item = self._incident_for(eff)
+            if item is not None:
+                return item
         if w.paused is not None:
             item, w.paused = w.paused, None
             return item
@@ -456,6 +458,18 @@ class OrgSimulation:
                 return item
         if eff["research"] > 0:
             return WorkItem(kind="research", base_effort=w.research(), effort=NAN)
+        return None
+
+    def _incident_for(self, efficiency: dict[str, float]) -> WorkItem | None:
+        """The oldest queued incident work this person can do. Work handed straight to someone stays in the
+        queue marked active, so drop it here; the queue is short (open incidents only)."""
+        queue = self.incident_work
+        for item in list(queue):
+            if item.state != "queued":
+                queue.remove(item)
+            elif efficiency[item.skill] > 0:
+                queue.remove(item)
+                return item
         return None
 
     def _takes_production(self, w: Worker) -> bool:
@@ -506,8 +520,8 @@ class OrgSimulation:
         for role in ONCALL:
             if self.role_efficiency[role][item.skill] <= 0:
                 continue
-            for worker in self.workers.values():
-                if (worker.role == role and worker.item is not None and worker.activity not in ("incident", "idle")
+            for worker in self.staff[role].values():
+                if (worker.item is not None and worker.activity not in ("incident", "idle")
                         and worker.item.state == "active"):
                     worker.item.state = "preempted"  # not offered twice while the interrupt is on its way
                     worker.process.interrupt("incident")
