@@ -388,59 +388,69 @@ def test_performance_monitor_matches_the_real_label_delayed_detector():
     assert measured.min_lag_hours > PERFORMANCE["label_delay_hours"]
 
 
-# Overlapping windows: the mean detector with a window of 4 checks' samples.
-OVERLAP_PER_CHECK, OVERLAP_WINDOW, OVERLAP_THRESHOLD, OVERLAP_SHIFT = 125, 500, 1.5, 0.075
-OVERLAP_ONSETS, OVERLAP_CHECKS = 2000, 80
+# Overlapping windows: a window of 500 samples checked every 125 (4 checks' worth), same detectors and thresholds.
+OVERLAP_PER_CHECK = 125
+OVERLAP_ONSETS = {"psi": 400, "jensen_shannon": 400, "ks": 300, "wasserstein": 400, "mean": 1500}
+OVERLAP_MAX_CHECKS = 400
 
 
 @functools.cache
-def measure_overlapping_mean() -> tuple[float, float, float]:
-    """False-alarm rate per check, mean lag and worst-case lag (hours) of |z| > 1.5 on a 500-sample window
-    checked every 125 samples, from real streams: for each onset, 500 no-drift samples, then drifted ones; the
-    check j hours after the first sees the 500 samples before it."""
-    rng = np.random.default_rng(500)
-    stream = rng.standard_normal(OVERLAP_PER_CHECK * 32_000 + OVERLAP_WINDOW)
-    sums = np.concatenate([[0.0], np.cumsum(stream)])
-    ends = np.arange(OVERLAP_WINDOW, stream.size + 1, OVERLAP_PER_CHECK)
-    false_alarms = float(np.mean(np.abs(sums[ends] - sums[ends - OVERLAP_WINDOW]) / math.sqrt(OVERLAP_WINDOW)
-                                 > OVERLAP_THRESHOLD))
+def measure_overlapping(detector: str) -> tuple[float, float]:
+    """Mean and worst-case lag (hours) of the real detector on a real stream: samples arrive 125 an hour, the
+    drift starts at time 0, and the check at time t compares the 500 samples that arrived before t (those after
+    0 drifted) with the reference. The first check comes uniformly within the hour after the onset (worst case:
+    a full hour after it)."""
+    statistic, rule, threshold, shift = WINDOW_CASES[detector]
+    rng = np.random.default_rng(600 + list(WINDOW_CASES).index(detector))
     results = []
     for worst in (False, True):
         lags = []
-        for _ in range(OVERLAP_ONSETS // 250):
-            first = np.full(250, CADENCE) if worst else rng.uniform(0.0, CADENCE, 250)
-            samples = rng.standard_normal((250, OVERLAP_WINDOW + OVERLAP_PER_CHECK * OVERLAP_CHECKS))
-            samples[:, OVERLAP_WINDOW:] += OVERLAP_SHIFT
-            sums = np.concatenate([np.zeros((250, 1)), np.cumsum(samples, axis=1)], axis=1)
-            arrived = np.floor((first[:, None] + np.arange(OVERLAP_CHECKS)) * OVERLAP_PER_CHECK).astype(int)
-            end = OVERLAP_WINDOW + arrived
-            z = (np.take_along_axis(sums, end, 1) - np.take_along_axis(sums, end - OVERLAP_WINDOW, 1)) / math.sqrt(
-                OVERLAP_WINDOW)
-            alarms = np.abs(z) > OVERLAP_THRESHOLD
-            assert alarms.any(axis=1).all(), "a drift went undetected within the simulated checks"
-            lags.append(first + alarms.argmax(axis=1) * CADENCE)
-        results.append(float(np.concatenate(lags).mean()))
-    return false_alarms, results[0], results[1]
+        for _ in range(OVERLAP_ONSETS[detector]):
+            first = CADENCE if worst else rng.uniform(0.0, CADENCE)
+            stream = rng.standard_normal(WINDOW + OVERLAP_PER_CHECK * OVERLAP_MAX_CHECKS)
+            stream[WINDOW:] += shift  # the first WINDOW samples arrived before the drift
+            for k in range(OVERLAP_MAX_CHECKS):
+                end = WINDOW + round((first + k * CADENCE) * OVERLAP_PER_CHECK)
+                if rule(statistic(POPULATION, stream[end - WINDOW:end]), threshold):
+                    lags.append(first + k * CADENCE)
+                    break
+            else:
+                raise AssertionError(f"{detector}: a drift went undetected within {OVERLAP_MAX_CHECKS} checks")
+        results.append(float(np.mean(lags)))
+    return results[0], results[1]
 
 
-def test_overlapping_windows_make_the_predicted_lag_optimistic():
-    """|z| > 1.5 on a window of 500 samples checked every 125 (each window shares 3/4 of its samples with the
-    previous one), drift 0.075σ. The false-alarm probability per check is exact (within 15%; 32,000 checks of
-    correlated windows, standard error about 3%). The lag is not: the model treats overlapping checks as
-    independent, but a check that missed because its noise was low passes most of that noise on to the next one.
-    Measured over 2,000 onsets (standard error about 1.5%): mean lag 3.93 h against 2.89 h predicted (+36%),
-    worst case 4.31 h against 3.08 h (+40%), far more than "slightly" optimistic near the detection limit. Trial
-    runs put the gap at +24% for a 3.35σ window shift against |z| > 3, +2% at 6.7σ, and +55% for windows of 7
-    checks. Asserted: the prediction is not pessimistic (the direction the module states), with 3% for noise."""
-    monitor = ch.Monitor("mean", OVERLAP_THRESHOLD, OVERLAP_WINDOW, CADENCE, float(OVERLAP_PER_CHECK))
-    false_alarms, mean_lag, worst_lag = measure_overlapping_mean()
-    lag = monitor.lag(OVERLAP_SHIFT)
-    assert abs(relative_error(false_alarms, monitor.false_alarm_probability())) <= TOLERANCE
-    report = (f"mean lag measured {mean_lag:.3f} h vs predicted {lag.mean_hours:.3f} h "
+@pytest.mark.parametrize("detector", list(WINDOW_CASES))
+def test_overlapping_windows_lag_matches_the_real_detector(detector):
+    """With windows that overlap (each shares 3/4 of its samples with the one before) checks are correlated: one
+    that missed because its noise was low passes most of that noise on. Treated as independent, the lag came out
+    a quarter to a third too short (the mean detector: 2.89 h predicted against 3.93 h measured). The model now
+    simulates the shared blocks (mlorg.monitoring.overlap); its mean and worst-case lags agree with the real
+    detectors on real streams within 15% (measured standard errors 2–4%). Measured at these seeds: PSI +2%/+4%,
+    JS +3%/+2%, mean −1%/−3%; KS −12%/−8% and Wasserstein −7%/−7%, the model reading their statistic at 256 fine
+    bin edges and so missing the deviations inside a bin, which makes it a little slow."""
+    monitor = ch.Monitor(detector, WINDOW_CASES[detector][2], WINDOW, CADENCE, float(OVERLAP_PER_CHECK))
+    shift = WINDOW_CASES[detector][3]
+    assert monitor.blocks(shift) is not None and monitor.blocks(shift).blocks == 4
+    mean_lag, worst_lag = measure_overlapping(detector)
+    lag = monitor.lag(shift)
+    report = (f"{detector}: mean lag measured {mean_lag:.3f} h vs predicted {lag.mean_hours:.3f} h "
               f"({relative_error(mean_lag, lag.mean_hours):+.1%}); worst measured {worst_lag:.3f} h vs predicted "
               f"{lag.worst_hours:.3f} h ({relative_error(worst_lag, lag.worst_hours):+.1%})")
-    assert lag.mean_hours <= mean_lag * 1.03, report
-    assert lag.worst_hours <= worst_lag * 1.03, report
+    assert abs(relative_error(mean_lag, lag.mean_hours)) <= TOLERANCE, report
+    assert abs(relative_error(worst_lag, lag.worst_hours)) <= TOLERANCE, report
+
+
+def test_overlapping_windows_keep_the_false_alarm_rate_of_one_check():
+    """Overlap correlates checks but leaves each one's chance of a false alarm as it was: |z| > 1.3 on 500-sample
+    windows checked every 125 samples, over 32,000 checks (standard error about 3%), within 15%."""
+    rng = np.random.default_rng(500)
+    stream = rng.standard_normal(OVERLAP_PER_CHECK * 32_000 + WINDOW)
+    sums = np.concatenate([[0.0], np.cumsum(stream)])
+    ends = np.arange(WINDOW, stream.size + 1, OVERLAP_PER_CHECK)
+    measured = float(np.mean(np.abs(sums[ends] - sums[ends - WINDOW]) / math.sqrt(WINDOW) > 1.3))
+    monitor = ch.Monitor("mean", 1.3, WINDOW, CADENCE, float(OVERLAP_PER_CHECK))
+    assert abs(relative_error(measured, monitor.false_alarm_probability())) <= TOLERANCE
 
 
 # ---------------------------------------------------------------------------- 4. quickest-detection bound
