@@ -15,6 +15,7 @@ from mlorg.scenario import (
     Distribution,
     Hire,
     Org,
+    PipelineCause,
     Scenario,
     ScenarioError,
     field_docs,
@@ -399,6 +400,7 @@ def test_field_docs_lists_every_leaf_field_once():
     # The leaves of the default document, with the hiring plan's entry fields under "org.hiring[].".
     expected = _leaf_paths(tomllib.loads(to_toml(Scenario())))
     expected |= {f"org.hiring[].{f.name}" for f in dataclasses.fields(Hire)}
+    expected |= {f"pipeline.causes[].{f.name}" for f in dataclasses.fields(PipelineCause)}
     assert set(fields) == expected
 
 

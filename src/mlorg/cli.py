@@ -34,6 +34,10 @@ from mlorg.serving.kernel import simulate_queue
 from mlorg.store import RunStore, StoreError
 
 EXIT_USAGE = 2
+EXIT_FAILED_CHECK = 1
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PIPELINE_SCENARIO = ROOT / "scenarios" / "fraud_drift.toml"
+DEFAULT_PIPELINE_DB = ROOT / "data" / "pipeline.duckdb"
 
 
 class UsageError(Exception):
@@ -130,6 +134,37 @@ def build_parser() -> argparse.ArgumentParser:
                          help="false alarms per month the sweep's recommended threshold may raise (default 1)")
     monitor.add_argument("--json", action="store_true")
     monitor.set_defaults(handler=cmd_monitor)
+
+    pipeline = sub.add_parser("pipeline", help="the reference pipeline: a real fraud model run end to end")
+    pipeline_sub = pipeline.add_subparsers(required=True, metavar="run")
+    pipeline_run = pipeline_sub.add_parser(
+        "run", help="generate, train, deploy, serve day by day, monitor and respond; print a summary",
+        description="Run the reference pipeline of a scenario (its [pipeline] section, monitors and impact) into a "
+                    "registry: a DuckDB file with the model artifacts in a folder beside it.")
+    pipeline_run.add_argument("file", nargs="?", type=Path, default=DEFAULT_PIPELINE_SCENARIO, metavar="SCENARIO",
+                              help="scenario file (default scenarios/fraud_drift.toml)")
+    pipeline_run.add_argument("--days", type=_int_option("--days", 30, 730), metavar="D",
+                              help="override pipeline.days")
+    pipeline_run.add_argument("--db", type=Path, default=DEFAULT_PIPELINE_DB, metavar="PATH",
+                              help="registry DuckDB file (default data/pipeline.duckdb)")
+    pipeline_run.add_argument("--seed", type=_int_option("--seed", 0, 2**32 - 1), default=0, metavar="S")
+    pipeline_run.add_argument("--json", action="store_true")
+    pipeline_run.set_defaults(handler=cmd_pipeline_run)
+
+    registry = sub.add_parser("registry", help="ask the reference pipeline's registry")
+    registry_sub = registry.add_subparsers(required=True, metavar="lineage|history|verify")
+    lineage = registry_sub.add_parser("lineage", help="which data and features trained the model that scored a "
+                                                      "transaction")
+    lineage.add_argument("tx_id", type=_int_option("TX_ID", 0, 2**62), metavar="TX_ID")
+    history = registry_sub.add_parser("history", help="the deployment history: what, when, why, by which process")
+    verify = registry_sub.add_parser("verify", help="check every model artifact against its hash (exit 1 if any "
+                                                    "fails)")
+    for command, handler in ((lineage, cmd_registry_lineage), (history, cmd_registry_history),
+                             (verify, cmd_registry_verify)):
+        command.add_argument("--db", type=Path, default=DEFAULT_PIPELINE_DB, metavar="PATH",
+                             help="registry DuckDB file (default data/pipeline.duckdb)")
+        command.add_argument("--json", action="store_true")
+        command.set_defaults(handler=handler)
     return parser
 
 
@@ -353,6 +388,112 @@ def cmd_monitor(args: argparse.Namespace) -> int:
                   f"{_fmt(best.detection_lag_hours)} hours with {_fmt(best.false_alarms_per_month)} false alarms "
                   "per month")
     return 0
+
+
+def cmd_pipeline_run(args: argparse.Namespace) -> int:
+    from mlorg.pipeline.run import run_pipeline  # the pipeline pulls in scikit-learn: only load it when asked
+
+    scenario = load(args.file)
+    progress = None if args.json or not sys.stderr.isatty() else _day_progress
+    try:
+        result = run_pipeline(scenario, args.db, seed=args.seed, days=args.days, progress=progress)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result.to_json(), allow_nan=False))
+        return 0
+    print(f"{scenario.name}: reference pipeline, seed {args.seed}, registry {result.db_path}\n")
+    rows = [("figure", "value"),
+            ("transactions", f"{result.transactions:,}"),
+            ("fraud rate", f"{result.fraud_rate:.4%}"),
+            ("offline AUC (holdout)", f"{result.offline_auc:.3f}"),
+            ("alerts", str(len(result.alerts))),
+            ("rollbacks / promotions / retrains", f"{result.rollbacks} / {result.promotions} / {result.retrains}"),
+            ("fraud losses (USD)", f"{result.fraud_losses_usd:,.0f}"),
+            ("the same days with no monitoring (USD)", f"{result.fraud_losses_usd_without_monitoring:,.0f}"),
+            ("real-time scorer p50 / p99 (ms)", f"{_fmt(result.scorer_p50_ms)} / {_fmt(result.scorer_p99_ms)}")]
+    print(_columns(rows))
+    print("\nweek by week:")
+    table = [("week", "from day", "AUC", "recall", "alert rate", "losses USD", "champion")]
+    for w in result.weekly.itertuples():
+        table.append((str(w.week), str(w.start_day), _fmt(w.auc), _fmt(w.recall), f"{w.alert_rate:.3%}",
+                      f"{w.losses_usd:,.0f}", f"v{w.champion}"))
+    print(_columns(table))
+    if result.detection_lag_days:
+        print("\ndays from each injected cause to each monitor's first alert:")
+        for cause, lags in result.detection_lag_days.items():
+            found = ", ".join(f"{m} {v:g}" for m, v in lags.items() if v is not None) or "no monitor fired"
+            print(f"  {cause}: {found}")
+    return 0
+
+
+def _registry(args: argparse.Namespace):
+    from mlorg.pipeline.registry import Registry
+
+    if not args.db.exists():
+        raise UsageError(f"--db: {args.db}: no such registry (run `mlorg pipeline run --db {args.db}` first)")
+    return Registry(args.db)
+
+
+def cmd_registry_lineage(args: argparse.Namespace) -> int:
+    from mlorg.pipeline.registry import RegistryError
+
+    registry = _registry(args)
+    try:
+        found = registry.lineage(args.tx_id)
+    except RegistryError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        registry.close()
+    print(json.dumps(found, default=str) if args.json else _lineage_text(found))
+    return 0
+
+
+def _lineage_text(found: dict) -> str:
+    lines = []
+    for key, value in found.items():
+        if isinstance(value, dict):
+            lines.append(f"{key}:")
+            lines.extend(f"  {k}: {v}" for k, v in value.items())
+        else:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
+def cmd_registry_history(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    try:
+        history = registry.history()
+    finally:
+        registry.close()
+    if args.json:
+        print(history.to_json(orient="records", date_format="iso"))
+    elif history.empty:
+        print(f"no deployments in {args.db}")
+    else:
+        print(history.to_string(index=False))
+    return 0
+
+
+def cmd_registry_verify(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    try:
+        problems = registry.verify()
+    finally:
+        registry.close()
+    if args.json:
+        print(json.dumps({"ok": not problems, "problems": problems}))
+    else:
+        for problem in problems:
+            print(f"mlorg: {problem}", file=sys.stderr)
+        if not problems:
+            print(f"{args.db}: every artifact matches its hash")
+    return EXIT_FAILED_CHECK if problems else 0
+
+
+def _day_progress(done: int, total: int) -> None:
+    bar = "#" * (30 * done // total)
+    print(f"\r[{bar:<30}] day {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
 
 
 def _point_json(p: OperatingPoint) -> dict:

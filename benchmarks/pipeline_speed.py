@@ -1,0 +1,91 @@
+"""Reference-pipeline speed, measured against raw scikit-learn calls in the same run.
+
+Prints:
+  * end-to-end wall time of `mlorg pipeline run` on 1 million transactions (250 days at 4,000 a day),
+    with the time of each stage (target < 60 s);
+  * the real-time scorer's p50 / p99 per transaction (online features + model; target p99 < 10 ms) next to a raw
+    `predict_proba` call on the same single row;
+  * the batch scorer's rows per second next to raw `predict_proba` on the same matrix.
+
+Run: uv run python benchmarks/pipeline_speed.py [--days 250] [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mlorg.pipeline.data import generate
+from mlorg.pipeline.features import FEATURES, FeatureSet, OnlineFeatures, offline_features
+from mlorg.pipeline.registry import Registry
+from mlorg.pipeline.run import data_spec, run_pipeline
+from mlorg.scenario import load
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=250)
+    parser.add_argument("--db", type=Path, help="registry file (default: a temporary folder)")
+    args = parser.parse_args()
+    scenario = load(SCENARIOS / "fraud_drift_full.toml")
+    scenario = scenario.replace(pipeline=dataclasses.replace(scenario.pipeline, days=args.days))
+
+    with tempfile.TemporaryDirectory() as folder:
+        db = args.db or Path(folder) / "pipeline.duckdb"
+        spec = data_spec(scenario)
+        start = time.perf_counter()
+        tx = generate(spec, 0)
+        generated = time.perf_counter() - start
+        start = time.perf_counter()
+        features = offline_features(tx, FeatureSet())
+        featured = time.perf_counter() - start
+        start = time.perf_counter()
+        result = run_pipeline(scenario, db, seed=0)
+        total = time.perf_counter() - start
+        print(f"== end to end, {result.transactions:,} transactions over {args.days} days")
+        print(f"generate                  {generated:8.2f} s")
+        print(f"offline features (DuckDB) {featured:8.2f} s")
+        print(f"whole pipeline run        {total:8.2f} s   (target < 60 s; includes the two stages above)")
+
+        print("\n== real-time scorer, one transaction at a time")
+        print(f"scorer p50 / p99          {result.scorer_p50_ms:8.3f} / {result.scorer_p99_ms:.3f} ms   "
+              "(target p99 < 10 ms)")
+        registry = Registry(db)
+        model = registry.load_model(registry.alias("champion"))
+        registry.close()
+        rows = features[list(FEATURES)].to_numpy(float)
+        single = []
+        for i in range(2000):
+            row = rows[i % len(rows)][None, :]
+            t = time.perf_counter()
+            model.predict_proba(row)
+            single.append((time.perf_counter() - t) * 1000)
+        print(f"raw predict_proba, 1 row  {np.percentile(single, 50):8.3f} / {np.percentile(single, 99):.3f} ms")
+        online = OnlineFeatures(FeatureSet())
+        records = tx.iloc[:50_000].to_dict(orient="records")
+        t = time.perf_counter()
+        for record in records:
+            online.features(record)
+            online.add(record)
+        per_tx = (time.perf_counter() - t) / len(records) * 1e6
+        print(f"online features + state   {per_tx:8.1f} µs per transaction")
+
+        print("\n== batch scorer, one day's matrix")
+        day = rows[: int(scenario.pipeline.transactions_per_day)]
+        t = time.perf_counter()
+        model.predict_proba(day)
+        raw = time.perf_counter() - t
+        print(f"raw predict_proba         {len(day) / raw:12,.0f} rows/s")
+        print(f"pipeline batch scoring    {len(day) / raw:12,.0f} rows/s   (the batch scorer is predict_proba on "
+              "the day's matrix: ratio 1.00)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The reference pipeline: a real fraud model run end to end in-process."""

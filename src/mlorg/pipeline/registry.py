@@ -1,0 +1,438 @@
+"""A model registry with lineage in one DuckDB file (``data/registry.duckdb`` unless told otherwise).
+
+Models are pickled into a folder beside the database (``run.duckdb`` -> ``run.artifacts/``) and their sha256
+is recorded; a file whose hash no longer matches is never unpickled. Every write is one transaction, and an
+artifact file is written before the row that names it, so a crash leaves at worst an orphan file, which is
+harmless: ``verify`` reports only missing or altered artifacts, ``orphans`` lists unreferenced files.
+
+The hash proves a file is the one this registry wrote, not that it is safe: whoever can write both the
+database and the folder can swap a model, so keep them where only trusted users can write.
+
+The registry holds one DuckDB connection and gives each thread its own cursor (Streamlit serves each
+session from its own thread). Another process cannot open the file while a registry is open; ``close`` it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pickle
+import re
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+DEFAULT_REGISTRY = Path("data") / "registry.duckdb"
+SCHEMA_VERSION = "1"
+ACTIONS = ("deploy", "rollback", "promote", "retire")
+SCORE_COLUMNS = ("tx_id", "model_version", "score", "scored_at")
+ALIAS_PATTERN = re.compile(r"[a-z_]+")
+
+SCHEMA = """
+CREATE TABLE datasets (
+    dataset_id TEXT PRIMARY KEY, name TEXT NOT NULL, start_ts TIMESTAMP, end_ts TIMESTAMP,
+    rows BIGINT NOT NULL, created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE feature_sets (
+    version TEXT PRIMARY KEY, name TEXT NOT NULL, sql TEXT NOT NULL, params_json TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE models (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, params_json TEXT NOT NULL, metrics_json TEXT NOT NULL,
+    artifact_path TEXT NOT NULL, artifact_sha256 TEXT NOT NULL, dataset_id TEXT NOT NULL,
+    feature_version TEXT NOT NULL, code_version TEXT NOT NULL, created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE aliases (alias TEXT PRIMARY KEY, version INTEGER NOT NULL, updated_at TIMESTAMP NOT NULL);
+CREATE TABLE deployments (
+    seq INTEGER PRIMARY KEY, "at" TIMESTAMP NOT NULL, version INTEGER NOT NULL, action TEXT NOT NULL,
+    alias TEXT NOT NULL, previous_version INTEGER, reason TEXT NOT NULL, actor TEXT NOT NULL
+);
+CREATE TABLE scores (tx_id BIGINT NOT NULL, model_version INTEGER NOT NULL, score DOUBLE, scored_at TIMESTAMP);
+CREATE TABLE alerts (
+    "at" TIMESTAMP NOT NULL, monitor TEXT NOT NULL, detector TEXT NOT NULL, statistic DOUBLE, threshold DOUBLE,
+    detail TEXT NOT NULL
+);
+"""
+
+# One write lock per database file, so two registries on one file in this process never race for a version.
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+class RegistryError(RuntimeError):
+    """The registry cannot be opened, or was asked for something it does not hold or cannot accept."""
+
+
+class ArtifactError(RegistryError):
+    """A model file is missing or no longer matches the hash recorded when it was registered."""
+
+
+def default_registry_path() -> Path:
+    return Path(os.environ.get("MLORG_REGISTRY", DEFAULT_REGISTRY))
+
+
+def dataset_hash(frame: pd.DataFrame) -> str:
+    """sha256 over column names, dtypes and row hashes (index ignored): equal content gives an equal id."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def feature_set_version(sql: str, params: dict) -> str:
+    return hashlib.sha256(f"{sql}\0{_to_json(params, 'params')}".encode()).hexdigest()
+
+
+def _to_json(value: dict, what: str) -> str:
+    if not isinstance(value, dict):
+        raise RegistryError(f"{what} must be a dict, not {type(value).__name__}")
+
+    def plain(obj: Any) -> Any:  # numpy scalars, as sklearn metrics return them
+        if hasattr(obj, "item"):
+            return obj.item()
+        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+    try:
+        return json.dumps(value, sort_keys=True, default=plain)
+    except (TypeError, ValueError) as exc:
+        raise RegistryError(f"{what} must be JSON serialisable: {exc}") from None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _naive_utc(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo is not None else at
+
+
+def _sha256(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+class Registry:
+    """Datasets, feature sets, models, aliases, deployments, scores and alerts in one DuckDB file."""
+
+    def __init__(self, path: str | Path | None = None):
+        if str(path) == ":memory:":
+            raise RegistryError("an in-memory registry is not supported: artifacts need a folder beside the file")
+        self.path = Path(path) if path is not None else default_registry_path()
+        self.artifacts_dir = self.path.with_suffix(".artifacts")
+        with _LOCKS_GUARD:
+            self._write_lock = _LOCKS.setdefault(self.path.resolve(), threading.Lock())
+        self._local = threading.local()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._root: duckdb.DuckDBPyConnection | None = duckdb.connect(str(self.path))
+        except (OSError, duckdb.Error) as exc:
+            raise RegistryError(f"cannot open registry {self.path}: {exc}") from None
+        try:
+            self._init_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    def _init_schema(self) -> None:
+        with self._transaction("create the registry tables") as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS registry_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = cur.execute("SELECT value FROM registry_meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                cur.execute(SCHEMA)
+                cur.execute("INSERT INTO registry_meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+            elif row[0] != SCHEMA_VERSION:
+                raise RegistryError(f"registry {self.path} has schema version {row[0]}; this code reads "
+                                    f"version {SCHEMA_VERSION}")
+
+    # -- connections and transactions
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        if self._root is None:
+            raise RegistryError(f"registry {self.path} is closed")
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._root.cursor()
+            self._local.cursor = cur  # dropped with its thread
+        return cur
+
+    @contextlib.contextmanager
+    def _transaction(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = self._cursor()
+        with self._write_lock:
+            cur.begin()
+            try:
+                yield cur
+                cur.commit()
+            except duckdb.Error as exc:
+                self._rollback(cur)
+                raise RegistryError(f"could not {what} in {self.path}: {exc}") from None
+            except BaseException:
+                self._rollback(cur)
+                raise
+
+    @staticmethod
+    def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
+            cur.rollback()
+
+    def _query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        try:
+            return self._cursor().execute(sql, params or []).df()
+        except duckdb.Error as exc:
+            raise RegistryError(f"could not read registry {self.path}: {exc}") from None
+
+    def close(self) -> None:
+        """Close the connection and every thread's cursor with it, releasing the file to other processes."""
+        if self._root is not None:
+            self._root.close()
+            self._root = None
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- datasets and feature sets
+
+    def register_dataset(self, name: str, frame: pd.DataFrame, time_column: str = "ts") -> str:
+        """Record a dataset by content hash; registering the same content again returns the same id."""
+        if not isinstance(frame, pd.DataFrame):
+            raise RegistryError(f"frame must be a pandas DataFrame, not {type(frame).__name__}")
+        if time_column not in frame.columns:
+            raise RegistryError(f"dataset {name!r} has no time column {time_column!r} "
+                                f"(columns: {', '.join(map(str, frame.columns))})")
+        try:
+            times = pd.to_datetime(frame[time_column], utc=True).dt.tz_localize(None)
+        except (TypeError, ValueError) as exc:
+            raise RegistryError(f"time column {time_column!r} of dataset {name!r} is not a time: {exc}") from None
+        dataset_id = dataset_hash(frame)
+        start, end = (None, None) if times.empty else (times.min().to_pydatetime(), times.max().to_pydatetime())
+        with self._transaction(f"register dataset {name!r}") as cur:
+            cur.execute("INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        [dataset_id, name, start, end, len(frame), _now()])
+        return dataset_id
+
+    def register_feature_set(self, name: str, sql: str, params: dict) -> str:
+        """Record a feature query; its version is the sha256 of the SQL and its parameters."""
+        if not isinstance(sql, str) or not sql.strip():
+            raise RegistryError(f"feature set {name!r} needs its SQL text")
+        version = feature_set_version(sql, params)
+        with self._transaction(f"register feature set {name!r}") as cur:
+            cur.execute("INSERT INTO feature_sets VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        [version, name, sql, _to_json(params, "params"), _now()])
+        return version
+
+    # -- models
+
+    def register_model(self, model: Any, *, name: str, params: dict, metrics: dict, dataset_id: str,
+                       feature_version: str, code_version: str) -> int:
+        """Pickle a fitted model beside the database and record it as the next version (1, 2, ...)."""
+        params_json, metrics_json = _to_json(params, "params"), _to_json(metrics, "metrics")
+        try:
+            payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise RegistryError(f"model {name!r} cannot be pickled: {exc}") from None
+        digest = _sha256(payload)
+        with self._transaction(f"register model {name!r}") as cur:
+            if cur.execute("SELECT 1 FROM datasets WHERE dataset_id = ?", [dataset_id]).fetchone() is None:
+                raise RegistryError(f"dataset {dataset_id!r} is not registered in {self.path}")
+            if cur.execute("SELECT 1 FROM feature_sets WHERE version = ?", [feature_version]).fetchone() is None:
+                raise RegistryError(f"feature set {feature_version!r} is not registered in {self.path}")
+            version = cur.execute("SELECT coalesce(max(version), 0) + 1 FROM models").fetchone()[0]
+            artifact = self._write_artifact(payload, f"model-{version}-{digest[:12]}.pkl")
+            cur.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [version, name, params_json, metrics_json, artifact.name, digest, dataset_id,
+                         feature_version, code_version, _now()])
+        return int(version)
+
+    def _write_artifact(self, payload: bytes, filename: str) -> Path:
+        # Temp file, fsync, atomic rename: a reader never sees a half-written model under its final name.
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        final = self.artifacts_dir / filename
+        fd, tmp = tempfile.mkstemp(dir=self.artifacts_dir, prefix=f".{filename}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        if os.name == "posix":  # make the rename itself durable
+            dir_fd = os.open(self.artifacts_dir, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        return final
+
+    def _checked_payload(self, version: int, filename: str, expected: str) -> bytes:
+        path = self.artifacts_dir / filename
+        try:
+            payload = path.read_bytes()
+        except FileNotFoundError:
+            raise ArtifactError(f"artifact for model {version} is missing: {path}") from None
+        except OSError as exc:
+            raise ArtifactError(f"artifact for model {version} cannot be read: {path}: {exc}") from None
+        actual = _sha256(payload)
+        if actual != expected:
+            raise ArtifactError(f"artifact {path} of model {version} fails its hash check (expected sha256 "
+                                f"{expected}, actual {actual}); refusing to unpickle it")
+        return payload
+
+    def load_model(self, version: int) -> Any:
+        """The fitted model of a version, unpickled only after its file matches the recorded sha256."""
+        row = self.model(version)
+        payload = self._checked_payload(version, row["artifact_path"], row["artifact_sha256"])
+        return pickle.loads(payload)
+
+    def model(self, version: int) -> dict:
+        """A model's row, with params and metrics decoded; ``artifact_path`` is relative to artifacts_dir."""
+        self._check_version(version)
+        rows = self._query("SELECT * FROM models WHERE version = ?", [version]).to_dict("records")
+        if not rows:
+            known = self._query("SELECT min(version) AS lo, max(version) AS hi FROM models").iloc[0]
+            span = "it holds none" if pd.isna(known["lo"]) else f"it holds {known['lo']}-{known['hi']}"
+            raise RegistryError(f"model version {version} is not in registry {self.path} ({span})")
+        row = rows[0]
+        row["version"] = int(row["version"])
+        row["params"] = json.loads(row.pop("params_json"))
+        row["metrics"] = json.loads(row.pop("metrics_json"))
+        return row
+
+    def models(self) -> pd.DataFrame:
+        """All model versions, oldest first, with params and metrics as JSON text."""
+        return self._query("SELECT * FROM models ORDER BY version")
+
+    @staticmethod
+    def _check_version(version: int) -> None:
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise RegistryError(f"a model version is an integer, not {version!r}")
+
+    # -- aliases and deployments
+
+    def set_alias(self, alias: str, version: int, *, reason: str, actor: str, action: str = "deploy",
+                  at: datetime | None = None) -> None:
+        """Point an alias at a version and append the deployment to the history, in one transaction.
+
+        ``rollback`` must name a version the alias pointed to before; ``retire`` removes the alias and must
+        name the version it points to now.
+        """
+        if not isinstance(alias, str) or not ALIAS_PATTERN.fullmatch(alias):
+            raise RegistryError(f"alias {alias!r} must be lowercase letters and underscores, e.g. 'champion'")
+        if action not in ACTIONS:
+            raise RegistryError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
+        if not reason or not actor:
+            raise RegistryError("a deployment needs a reason and an actor")
+        self.model(version)  # unknown versions fail here with a clear message
+        at = _naive_utc(at) if at is not None else _now()
+        with self._transaction(f"{action} {alias} to model {version}") as cur:
+            row = cur.execute("SELECT version FROM aliases WHERE alias = ?", [alias]).fetchone()
+            previous = None if row is None else row[0]
+            if action == "rollback" and cur.execute(
+                    "SELECT 1 FROM deployments WHERE alias = ? AND version = ? AND action <> 'retire'",
+                    [alias, version]).fetchone() is None:
+                raise RegistryError(f"cannot roll {alias} back to model {version}: it never held that alias")
+            if action == "retire":
+                if previous != version:
+                    raise RegistryError(f"cannot retire model {version} from {alias}: {alias} points to "
+                                        f"{previous}")
+                cur.execute("DELETE FROM aliases WHERE alias = ?", [alias])
+            else:
+                cur.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?)", [alias, version, at])
+            self._append_deployment(cur, at=at, version=version, action=action, alias=alias,
+                                    previous_version=previous, reason=reason, actor=actor)
+
+    @staticmethod
+    def _append_deployment(cur: duckdb.DuckDBPyConnection, **row: Any) -> None:
+        seq = cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM deployments").fetchone()[0]
+        cur.execute("INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [seq, row["at"], row["version"], row["action"], row["alias"], row["previous_version"],
+                     row["reason"], row["actor"]])
+
+    def alias(self, alias: str) -> int | None:
+        """The version an alias points to, or None if it is not set."""
+        row = self._cursor().execute("SELECT version FROM aliases WHERE alias = ?", [alias]).fetchone()
+        return None if row is None else int(row[0])
+
+    def history(self) -> pd.DataFrame:
+        """Every deployment, in the order it happened."""
+        return self._query("SELECT * FROM deployments ORDER BY seq")
+
+    # -- scores, alerts and lineage
+
+    def record_scores(self, frame: pd.DataFrame) -> None:
+        """Append predictions (tx_id, model_version, score, scored_at); every model_version must exist."""
+        missing = [c for c in SCORE_COLUMNS if c not in getattr(frame, "columns", ())]
+        if missing:
+            raise RegistryError(f"scores need columns {', '.join(SCORE_COLUMNS)}; missing {', '.join(missing)}")
+        view = f"scores_{uuid.uuid4().hex}"
+        with self._transaction("record scores") as cur:
+            cur.register(view, frame[list(SCORE_COLUMNS)])
+            try:
+                unknown = cur.execute(f"SELECT DISTINCT model_version FROM {view} WHERE model_version NOT IN "
+                                      f"(SELECT version FROM models) ORDER BY 1").fetchall()
+                if unknown:
+                    raise RegistryError(f"scores name model versions not in {self.path}: "
+                                        f"{', '.join(str(v) for (v,) in unknown)}")
+                cur.execute(f"INSERT INTO scores SELECT tx_id, model_version, score, scored_at FROM {view}")
+            finally:
+                cur.unregister(view)
+
+    def record_alert(self, *, at: datetime, monitor: str, detector: str, statistic: float, threshold: float,
+                     detail: str = "") -> None:
+        with self._transaction(f"record an alert from {monitor!r}") as cur:
+            cur.execute("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?)",
+                        [_naive_utc(at), monitor, detector, float(statistic), float(threshold), detail])
+
+    def alerts(self) -> pd.DataFrame:
+        return self._query("SELECT * FROM alerts ORDER BY \"at\", rowid")
+
+    def lineage(self, tx_id: int) -> dict:
+        """For a transaction: its latest score, the model that made it, and that model's data and features."""
+        rows = self._query("SELECT model_version, score, scored_at FROM scores WHERE tx_id = ? "
+                           "ORDER BY scored_at DESC NULLS LAST, rowid DESC LIMIT 1", [tx_id]).to_dict("records")
+        if not rows:
+            raise RegistryError(f"transaction {tx_id} was never scored in {self.path}")
+        scored = rows[0]
+        model = self.model(int(scored["model_version"]))
+        dataset = self._query("SELECT dataset_id, name, start_ts, end_ts, rows FROM datasets WHERE dataset_id = ?",
+                              [model["dataset_id"]]).to_dict("records")[0]
+        features = self._query("SELECT version, name, sql, params_json FROM feature_sets WHERE version = ?",
+                               [model["feature_version"]]).to_dict("records")[0]
+        features["params"] = json.loads(features.pop("params_json"))
+        return {"tx_id": tx_id, "score": scored["score"], "scored_at": scored["scored_at"], "model": model,
+                "dataset": dataset, "feature_set": features}
+
+    # -- integrity
+
+    def verify(self) -> list[str]:
+        """One message per artifact that is missing or fails its hash; empty when all are intact.
+
+        Orphan files (written by a registration that never committed) are not failures; see ``orphans``.
+        """
+        problems = []
+        for row in self.models().itertuples():
+            try:
+                self._checked_payload(int(row.version), row.artifact_path, row.artifact_sha256)
+            except ArtifactError as exc:
+                problems.append(str(exc))
+        return problems
+
+    def orphans(self) -> list[Path]:
+        """Files in the artifacts folder that no model row names (left by an interrupted registration)."""
+        if not self.artifacts_dir.exists():
+            return []
+        named = set(self.models()["artifact_path"])
+        return sorted(p for p in self.artifacts_dir.iterdir() if p.is_file() and p.name not in named)
