@@ -1,8 +1,8 @@
 """Reference-pipeline speed, measured against raw scikit-learn calls in the same run.
 
 Prints:
-  * end-to-end wall time of `mlorg pipeline run` on 1 million transactions (250 days at 4,000 a day),
-    with the time of each stage (target < 60 s);
+  * end-to-end wall time of `mlorg pipeline run` on 1 million transactions (250 days at 4,000 a day, the first
+    60 of them card history), with the time of the first two stages (target < 60 s);
   * the real-time scorer's p50 / p99 per transaction (online features + model; target p99 < 10 ms) next to a raw
     `predict_proba` call on the same single row;
   * the batch scorer's rows per second next to raw `predict_proba` on the same matrix.
@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from mlorg.pipeline.data import generate
 from mlorg.pipeline.features import FEATURES, FeatureSet, OnlineFeatures, offline_features
@@ -35,7 +37,8 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="registry file (default: a temporary folder)")
     args = parser.parse_args()
     scenario = load(SCENARIOS / "fraud_drift_full.toml")
-    scenario = scenario.replace(pipeline=dataclasses.replace(scenario.pipeline, days=args.days))
+    history = scenario.pipeline.history_days
+    scenario = scenario.replace(pipeline=dataclasses.replace(scenario.pipeline, days=args.days - history))
 
     with tempfile.TemporaryDirectory() as folder:
         db = args.db or Path(folder) / "pipeline.duckdb"
@@ -49,7 +52,7 @@ def main() -> None:
         start = time.perf_counter()
         result = run_pipeline(scenario, db, seed=0)
         total = time.perf_counter() - start
-        print(f"== end to end, {result.transactions:,} transactions over {args.days} days")
+        print(f"== end to end, {result.transactions:,} transactions over {args.days} days ({history} of history)")
         print(f"generate                  {generated:8.2f} s")
         print(f"offline features (DuckDB) {featured:8.2f} s")
         print(f"whole pipeline run        {total:8.2f} s   (target < 60 s; includes the two stages above)")
@@ -62,12 +65,16 @@ def main() -> None:
         registry.close()
         rows = features[list(FEATURES)].to_numpy(float)
         single = []
-        for i in range(2000):
-            row = rows[i % len(rows)][None, :]
-            t = time.perf_counter()
-            model.predict_proba(row)
-            single.append((time.perf_counter() - t) * 1000)
-        print(f"raw predict_proba, 1 row  {np.percentile(single, 50):8.3f} / {np.percentile(single, 99):.3f} ms")
+        with threadpool_limits(1):  # as the pipeline scores
+            for i in range(2000):
+                row = rows[i % len(rows)][None, :]
+                t = time.perf_counter()
+                model.predict_proba(row)
+                single.append((time.perf_counter() - t) * 1000)
+        raw_p50, raw_p99 = np.percentile(single, 50), np.percentile(single, 99)
+        print(f"raw predict_proba, 1 row  {raw_p50:8.3f} / {raw_p99:.3f} ms")
+        print(f"scorer / raw              {result.scorer_p50_ms / raw_p50:8.2f} x at p50, "
+              f"{result.scorer_p99_ms / raw_p99:.2f} x at p99")
         online = OnlineFeatures(FeatureSet())
         records = tx.iloc[:50_000].to_dict(orient="records")
         t = time.perf_counter()
@@ -77,14 +84,34 @@ def main() -> None:
         per_tx = (time.perf_counter() - t) / len(records) * 1e6
         print(f"online features + state   {per_tx:8.1f} µs per transaction")
 
-        print("\n== batch scorer, one day's matrix")
-        day = rows[: int(scenario.pipeline.transactions_per_day)]
-        t = time.perf_counter()
-        model.predict_proba(day)
-        raw = time.perf_counter() - t
-        print(f"raw predict_proba         {len(day) / raw:12,.0f} rows/s")
-        print(f"pipeline batch scoring    {len(day) / raw:12,.0f} rows/s   (the batch scorer is predict_proba on "
-              "the day's matrix: ratio 1.00)")
+        print("\n== batch scorer, one day's matrix (best of 5)")
+        n = int(scenario.pipeline.transactions_per_day)
+        day, frame = rows[:n], features.iloc[:n]
+        with threadpool_limits(1):
+            raw = min(_timed(lambda: model.predict_proba(day)) for _ in range(5))
+            registry = Registry(Path(folder) / "batch.duckdb")
+            scored_at = tx["ts"].to_numpy()[:n]
+
+            def batch():  # what the pipeline does with a day: take the feature matrix, score, record the scores
+                scores = model.predict_proba(frame[list(FEATURES)].to_numpy(float))[:, 1]
+                registry.record_scores(pd.DataFrame({"tx_id": frame["tx_id"].to_numpy(), "model_version": 1,
+                                                     "score": scores, "scored_at": scored_at}))
+
+            dataset_id = registry.register_dataset("sample", tx.iloc[:10])
+            feature_version = registry.register_feature_set("sample", "SELECT 1", {})
+            registry.register_model(model, name="benchmark", params={}, metrics={}, dataset_id=dataset_id,
+                                    feature_version=feature_version, code_version="benchmark")
+            pipeline = min(_timed(batch) for _ in range(5))
+            registry.close()
+        print(f"raw predict_proba         {n / raw:12,.0f} rows/s")
+        print(f"pipeline batch scoring    {n / pipeline:12,.0f} rows/s   ({raw / pipeline:.2f} of raw: matrix, "
+              "scores and their registry rows)")
+
+
+def _timed(work) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
 
 
 if __name__ == "__main__":
