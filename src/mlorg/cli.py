@@ -438,13 +438,11 @@ def _registry(args: argparse.Namespace):
 def cmd_registry_lineage(args: argparse.Namespace) -> int:
     from mlorg.pipeline.registry import RegistryError
 
-    registry = _registry(args)
-    try:
-        found = registry.lineage(args.tx_id)
-    except RegistryError as exc:
-        raise UsageError(str(exc)) from None
-    finally:
-        registry.close()
+    with _registry(args) as registry:
+        try:
+            found = registry.lineage(args.tx_id)
+        except RegistryError as exc:
+            raise UsageError(str(exc)) from None
     print(json.dumps(found, default=str) if args.json else _lineage_text(found))
     return 0
 
@@ -461,11 +459,8 @@ def _lineage_text(found: dict) -> str:
 
 
 def cmd_registry_history(args: argparse.Namespace) -> int:
-    registry = _registry(args)
-    try:
+    with _registry(args) as registry:
         history = registry.history()
-    finally:
-        registry.close()
     if args.json:
         print(history.to_json(orient="records", date_format="iso"))
     elif history.empty:
@@ -476,11 +471,8 @@ def cmd_registry_history(args: argparse.Namespace) -> int:
 
 
 def cmd_registry_verify(args: argparse.Namespace) -> int:
-    registry = _registry(args)
-    try:
+    with _registry(args) as registry:
         problems = registry.verify()
-    finally:
-        registry.close()
     if args.json:
         print(json.dumps({"ok": not problems, "problems": problems}))
     else:

@@ -31,7 +31,7 @@ import numpy as np
 from scipy import special, stats
 
 from mlorg.monitoring import overlap
-from mlorg.monitoring.detectors import DEFAULTS
+from mlorg.monitoring.detectors import DEFAULTS, Cusum, PageHinkley
 
 HOURS_PER_MONTH = 730.5  # 365.25 days / 12
 WINDOW_DETECTORS = ("psi", "ks", "wasserstein", "jensen_shannon", "mean")
@@ -635,8 +635,6 @@ def _page_hinkley_lag(monitor: Monitor, shift: float) -> Lag:
 
 def _sample_sequential_lag(monitor: Monitor, shift: float, rng: np.random.Generator, max_hours: float) -> float:
     """Run the monitor's own recursion on random window means from the drift's start until it alarms."""
-    from mlorg.monitoring.detectors import Cusum, PageHinkley
-
     local = abs(shift) * math.sqrt(monitor.window)
     if monitor.detector == "cusum":
         detector = Cusum(k=CUSUM_K, h=monitor.threshold, direction="both")

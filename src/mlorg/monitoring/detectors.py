@@ -234,7 +234,30 @@ def wasserstein(reference, current) -> float:
 # --- sequential detectors: CUSUM and Page–Hinkley --------------------------------------------------------------
 
 
-class Cusum:
+class _Sequential:
+    """What every sequential detector offers on top of its own ``_step(x) -> bool`` (one observation)."""
+
+    def update(self, x: float) -> bool:
+        """Read one observation; True when it raises an alarm."""
+        return self._step(_observation(x))
+
+    def run(self, xs) -> np.ndarray:
+        """Indices (0-based) of every alarm in ``xs``, carrying on from the current state and resetting after each."""
+        # Plain floats: a numpy scalar per step would make long streams several times slower.
+        return np.array([i for i, x in enumerate(_stream(xs).tolist()) if self._step(x)], dtype=np.int64)
+
+    def first_alarm(self, xs) -> int:
+        """Index of the first alarm in ``xs``, carrying on from the current state, or -1 if there is none."""
+        for i, x in enumerate(_stream(xs).tolist()):
+            if self._step(x):
+                return i
+        return -1
+
+    def _step(self, x: float) -> bool:
+        raise NotImplementedError
+
+
+class Cusum(_Sequential):
     """One-sided (upper, or lower when direction="down") or two-sided tabular CUSUM on standardised observations.
 
     With z = (x - mean) / sd the upper side is S_t = max(0, S_{t-1} + z_t - k) and the lower side
@@ -265,22 +288,6 @@ class Cusum:
         """The current CUSUM, the larger of the two sides (an unwatched side stays 0)."""
         return max(self._upper, self._lower)
 
-    def update(self, x: float) -> bool:
-        """Read one observation; True when it raises an alarm."""
-        return self._step(_observation(x))
-
-    def run(self, xs) -> np.ndarray:
-        """Indices (0-based) of every alarm in ``xs``, carrying on from the current state and resetting after each."""
-        # Plain floats: a numpy scalar per step would make long streams several times slower.
-        return np.array([i for i, x in enumerate(_stream(xs).tolist()) if self._step(x)], dtype=np.int64)
-
-    def first_alarm(self, xs) -> int:
-        """Index of the first alarm in ``xs``, carrying on from the current state, or -1 if there is none."""
-        for i, x in enumerate(_stream(xs).tolist()):
-            if self._step(x):
-                return i
-        return -1
-
     def _step(self, x: float) -> bool:
         z = (x - self.mean) / self.sd
         if self._watch_up:
@@ -293,7 +300,7 @@ class Cusum:
         return False
 
 
-class PageHinkley:
+class PageHinkley(_Sequential):
     """Page–Hinkley test as in river.drift.PageHinkley, reimplemented from its definition.
 
     Each observation updates the running mean x̄_t of everything since the last reset, then the cumulative sums
@@ -341,21 +348,6 @@ class PageHinkley:
     def statistic(self) -> float:
         """The larger watched test value (m_t - min m, or max M - M_t) after the last observation; 0 after a reset."""
         return self._statistic
-
-    def update(self, x: float) -> bool:
-        """Read one observation; True when it raises an alarm."""
-        return self._step(_observation(x))
-
-    def run(self, xs) -> np.ndarray:
-        """Indices (0-based) of every alarm in ``xs``, carrying on from the current state and resetting after each."""
-        return np.array([i for i, x in enumerate(_stream(xs).tolist()) if self._step(x)], dtype=np.int64)
-
-    def first_alarm(self, xs) -> int:
-        """Index of the first alarm in ``xs``, carrying on from the current state, or -1 if there is none."""
-        for i, x in enumerate(_stream(xs).tolist()):
-            if self._step(x):
-                return i
-        return -1
 
     def _step(self, x: float) -> bool:
         self._count += 1

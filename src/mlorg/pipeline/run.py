@@ -111,6 +111,7 @@ class _Model:
     version: int
     estimator: HistGradientBoostingClassifier
     threshold: float  # scores at or above it raise a fraud alert
+    holdout_scores: np.ndarray | None = None  # its scores on the holdout, the prediction-drift reference
 
 
 DAY_ZERO = pd.Timestamp("2026-01-01")
@@ -188,7 +189,7 @@ def _run(scenario: Scenario, db_path: str | Path, seed: int, days: int | None,
             dataset_id=dataset_id, feature_version=feature_version, code_version=__version__)
         registry.set_alias("champion", version, reason=f"first model: offline AUC {offline_auc:.3f} on the holdout",
                            actor="pipeline", action="deploy", at=(start + deploy_day * DAY).to_pydatetime())
-        first = _Model(version, estimator, threshold)
+        first = _Model(version, estimator, threshold, holdout_scores)
         run = _Serving(scenario, registry, tx, offline, served, feature_set, first, holdout_recall, holdout, seed)
         for d in range(deploy_day, days):
             run.day(d)
@@ -265,6 +266,7 @@ class _Serving:
         self.flagged = np.zeros(len(tx), dtype=bool)
         self.champion_of = np.zeros(len(tx), dtype=int)
         # The drift reference is the holdout: the most recent traffic before the model went live, as it was scored.
+        self.holdout = reference
         reference_rows = np.flatnonzero(reference)
         self.holdout_rows = reference_rows.size
         if reference_rows.size > REFERENCE_ROWS:
@@ -402,7 +404,7 @@ class _Serving:
             statistic = abs(rate - a0) / math.sqrt(a0 * (1 - a0) * (1 / window.size + 1 / self.holdout_rows))
             detail = f"alert rate {rate:.4f} against {a0:.4f}"
         else:
-            reference = self.champion_reference_scores()
+            reference = self._holdout_scores(self.champion)
             statistic = self._statistic(m.detector, reference, self.scores[window])
             detail = "score distribution"
         if self._drifted(m.detector, statistic, m.threshold):
@@ -410,11 +412,11 @@ class _Serving:
             return True
         return False
 
-    def champion_reference_scores(self) -> np.ndarray:
-        holdout = (self.day_of >= self.s.pipeline.train_days) & (
-            self.day_of < self.s.pipeline.train_days + self.s.pipeline.holdout_days)
-        features = self.offline.loc[holdout, list(FEATURES)].to_numpy(float)
-        return self.champion.estimator.predict_proba(features)[:, 1]
+    def _holdout_scores(self, model: _Model) -> np.ndarray:
+        """A model's scores on the holdout, computed once per model (not every day)."""
+        if model.holdout_scores is None:
+            model.holdout_scores = model.estimator.predict_proba(self.offline_rows[self.holdout])[:, 1]
+        return model.holdout_scores
 
     def _performance_dropped(self, d: int, end: pd.Timestamp) -> bool:
         m = self.s.monitoring.performance
