@@ -178,8 +178,17 @@ def test_pure_concept_drift_is_seen_only_by_labels_and_no_sooner_than_they_arriv
     inc = all_incidents(labels).dropna(subset=["detected_day"])
     by_labels = inc[inc["detected_by"] == "performance"]
     assert len(by_labels) > 0.3 * len(inc)
-    delay = concept.impact.label_delay_days
-    assert ((by_labels["detected_day"] - by_labels["onset_day"]) >= delay).all()
+    lags = by_labels["detected_day"] - by_labels["onset_day"]
+    # Chargebacks vary (cv 0.6 around 30 days): the quickest bring a drift in early, yet most come after weeks.
+    assert lags.min() > 5 and lags.median() > 0.5 * concept.impact.label_delay_days
+    # With every label taking exactly the delay, nothing is seen sooner.
+    fixed = with_monitors(concept.replace(impact=dataclasses.replace(concept.impact, label_delay_cv=0.0)),
+                          features=True, predictions=True, performance=True)
+    inc = all_incidents(replicate(fixed, 6, seed=8)).dropna(subset=["detected_day"])
+    by_labels = inc[inc["detected_by"] == "performance"]
+    assert len(by_labels) > 0.3 * len(inc)
+    assert ((by_labels["detected_day"] - by_labels["onset_day"]) >= concept.impact.label_delay_days).all()
+    assert (by_labels["detected_day"] - by_labels["onset_day"]).median() > lags.median()
 
 
 def test_simulated_lags_follow_the_monitors_operating_characteristics():

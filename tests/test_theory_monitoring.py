@@ -17,6 +17,7 @@ Every figure is seeded; each tolerance is stated with the standard errors it is 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -554,3 +555,56 @@ def test_no_performance_lag_is_shorter_than_the_label_delay(label_delay_hours, l
     monitor = ch.PerformanceMonitor(**{**PERFORMANCE, "label_delay_hours": label_delay_hours})
     lag = monitor.lag(loss)
     assert label_delay_hours < lag.mean_hours <= lag.worst_hours
+
+
+# ------------------------------------------------------------------------------ 6. label delays that vary
+
+
+@pytest.mark.parametrize("cv", [0.3, 0.6, 1.0])
+def test_drifted_share_of_a_label_window_matches_a_simulated_label_stream(cv):
+    """Predictions every 0.1 h, each labelled after a lognormal delay (mean 500 h); a check reads the newest
+    1,680 labelled predictions (168 h of traffic). The share of them made after a drift at t = 0, simulated at
+    nine moments, equals labels.drifted_share within 0.035, three times the window's binomial standard error
+    (at most 0.012)."""
+    from mlorg.monitoring import labels
+
+    rng = np.random.default_rng(int(cv * 10))
+    sigma = math.sqrt(math.log1p(cv**2))
+    made = np.arange(-4000.0, 1200.0, 0.1)
+    arrives = made + rng.lognormal(math.log(500.0) - sigma**2 / 2, sigma, made.size)
+    for elapsed in (100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0, 1000.0):
+        labelled = made[arrives <= elapsed]
+        newest = np.sort(labelled)[-1680:]
+        measured = float(np.mean(newest > 0.0))
+        assert measured == pytest.approx(labels.drifted_share(elapsed, 168.0, 500.0, cv), abs=0.035), elapsed
+    assert labels.drifted_share(labels.reach(168.0, 500.0, cv), 168.0, 500.0, cv) == pytest.approx(1.0)
+
+
+def test_label_windows_with_nearly_fixed_delays_fill_as_with_fixed_ones():
+    from mlorg.monitoring import labels
+
+    times = np.linspace(0.0, 900.0, 91)
+    fixed = labels.drifted_share(times, 168.0, 500.0, 0.0)
+    assert labels.drifted_share(times, 168.0, 500.0, 0.01) == pytest.approx(fixed, abs=0.03)
+    assert labels.reach(168.0, 500.0, 0.0) == 668.0
+
+
+def test_varied_label_delays_detect_sooner_on_average_but_not_at_once():
+    """Quick labels bring a drift into the window early: the mean lag of a recall monitor with chargeback delays of
+    cv 0.6 is shorter than with every delay exactly the mean (720 h), yet none comes within the first four days
+    (the quickest 1% of labels take about 180 h)."""
+    fixed = ch.PerformanceMonitor(max_drop=0.05, window=24_000, cadence_hours=24.0, traffic_per_hour=1000.0,
+                                  positive_rate=0.01, recall=0.8, label_delay_hours=720.0)
+    varied = dataclasses.replace(fixed, label_delay_cv=0.6)
+    assert varied.lag(0.3).mean_hours < fixed.lag(0.3).mean_hours
+    lags = sampled_lags(varied, 0.3, 500, seed=601)
+    assert lags.min() > 96.0 and np.isfinite(lags).all()
+
+
+def test_quickest_detection_of_a_small_shift_at_a_huge_arl0_does_not_overflow():
+    """A 0.1σ shift at ARL₀ 1e250 needs h beyond where e^{2kb} fits a float; the bound is still found."""
+    best = ch.quickest_detection(0.1, 1e250)
+    assert math.isfinite(best.h) and best.delay_samples > 0
+    assert ch.siegmund_arl(0.05, 10_000.0, 0.0) == math.inf
+    monitor = ch.Monitor("psi", 0.1996, 5000, 24.0, 5000 / 24)
+    assert math.isfinite(ch.operating_point(monitor, 0.1).false_alarms_per_month)

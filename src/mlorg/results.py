@@ -170,6 +170,7 @@ METRIC_DOCS: dict[str, str] = {
     "degraded_model_days": "days live models spent degraded, summed over models",
     "business_loss_usd": "value lost while models were degraded (e.g. fraud let through)",
     "false_alarms_per_model_month": "false alarms per monitored live model per month",
+    "total_cost_usd": "staff cost + serving cost + business loss (a part the scenario does not model counts as 0)",
 }
 for _role in ROLES:
     for _activity in TIME_ACTIVITIES:
@@ -206,6 +207,9 @@ def metrics(run: RunResult) -> dict[str, float]:
         **serving_metrics(run.extras),
         **drift_metrics(run.incidents, run.extras),
     }
+    # The figure to minimise when goal-seeking: what the organisation pays and what it loses.
+    out["total_cost_usd"] = sum(0.0 if math.isnan(out[name]) else out[name]
+                                for name in ("staff_cost_usd", "serving_cost_usd", "business_loss_usd"))
     shares = run.time_use.set_index(["role", "activity"])["share"]
     for role in ROLES:
         for activity in TIME_ACTIVITIES:

@@ -412,6 +412,9 @@ class Impact:
     recall: float = spec(0.8, lo=0.0, lo_open=True, hi=1.0, doc="share of positives a healthy model catches")
     label_delay_days: float = spec(30.0, unit="days", lo=0.0, hi=3650.0,
                                    doc="labels arrive this long after the prediction (chargebacks take weeks)")
+    label_delay_cv: float = spec(0.0, lo=0.0, hi=10.0,
+                                 doc="spread of the label delays (cv of a lognormal with the mean above); 0: all "
+                                     "take exactly label_delay_days")
 
 
 PIPELINE_CAUSES = ("fraud_pattern_shift", "covariate_shift", "upstream_break", "skew", "label_delay")

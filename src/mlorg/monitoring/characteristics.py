@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import special, stats
 
-from mlorg.monitoring import overlap
+from mlorg.monitoring import labels, overlap
 from mlorg.monitoring.detectors import DEFAULTS, Cusum, PageHinkley
 
 HOURS_PER_MONTH = 730.5  # 365.25 days / 12
@@ -215,7 +215,9 @@ class PerformanceMonitor:
     """Recall on the labels that have arrived: each check takes the last ``window`` labelled predictions (labels
     arrive ``label_delay_hours`` after the prediction) and alarms when recall falls more than ``max_drop`` below
     the reference recall. A drift that costs a share ``loss`` of recall lowers each positive's chance of being
-    caught from r to r·(1 − loss); the count caught in the window is binomial."""
+    caught from r to r·(1 − loss); the count caught in the window is binomial. Label delays average
+    ``label_delay_hours``; with ``label_delay_cv`` > 0 they vary (lognormal), so the quickest labels bring a drift
+    into the window before the average delay has passed (:mod:`mlorg.monitoring.labels`)."""
 
     max_drop: float
     window: int  # labelled predictions per check
@@ -224,6 +226,7 @@ class PerformanceMonitor:
     positive_rate: float
     recall: float
     label_delay_hours: float
+    label_delay_cv: float = 0.0
 
     def __post_init__(self):
         for name in ("max_drop", "cadence_hours", "traffic_per_hour", "positive_rate", "recall"):
@@ -234,6 +237,8 @@ class PerformanceMonitor:
             raise ValueError("recall and positive_rate must be <= 1")
         if self.label_delay_hours < 0:
             raise ValueError(f"label_delay_hours must be >= 0, got {self.label_delay_hours!r}")
+        if not 0 <= self.label_delay_cv <= 10:
+            raise ValueError(f"label_delay_cv must be between 0 and 10, got {self.label_delay_cv!r}")
         if not isinstance(self.window, int | np.integer) or self.window < 1:
             raise ValueError(f"window must be an integer >= 1, got {self.window!r}")
 
@@ -255,7 +260,9 @@ class PerformanceMonitor:
         if below < 0:
             return 0.0
         # special.bdtr is the binomial CDF without scipy.stats' per-call overhead (the simulator calls this often).
-        return float(special.bdtr(below, positives, self.recall * (1.0 - min(max(loss, 0.0), 1.0))))
+        # A negative loss (recall above the reference) lowers the alarm rate; recall cannot pass 1.
+        loss = min(max(loss, 1.0 - 1.0 / self.recall), 1.0)
+        return float(special.bdtr(below, positives, self.recall * (1.0 - loss)))
 
     def false_alarms_per_month(self) -> float:
         return self.alarm_probability(0.0) * HOURS_PER_MONTH / self.cadence_hours
@@ -267,47 +274,63 @@ class PerformanceMonitor:
             return None
         return overlap.Blocks(detector="performance", threshold=self.max_drop, blocks=count,
                               block_size=round(self.window / count), shift=min(max(float(loss), 0.0), 1.0),
-                              recall=self.recall, positives_per_block=positives)
+                              recall=self.recall, positives_per_block=positives, delay_cv=self.label_delay_cv)
 
     def lag(self, loss: float) -> Lag:
         blocks = self.blocks(loss)
         if blocks is not None:
             return _overlapping_lag(blocks, self.cadence_hours, self.label_delay_hours)
-        return window_lag(lambda f: self.alarm_probability(f * loss), self.cadence_hours, self.window_hours,
-                          offset_hours=self.label_delay_hours)
+        return window_lag(self.detection_probability(loss), self.cadence_hours, self.window_hours,
+                          offset_hours=self.label_delay_hours, delay_cv=self.label_delay_cv)
+
+    def detection_probability(self, loss: float):
+        """Chance that a check with a drifted share f detects the drift. With varied label delays a sliver of the
+        drift reaches the window at once, and an alarm then is almost surely a false one: a detection is an alarm
+        the window without the drift would not have raised, p(f) − p(0) (the drift only lowers recall)."""
+        if self.label_delay_cv <= 0.0:
+            return lambda f: self.alarm_probability(f * loss)
+        quiet = self.alarm_probability(0.0)
+        return lambda f: max(0.0, self.alarm_probability(f * loss) - quiet)
 
     def sample_lag_hours(self, loss: float, rng: np.random.Generator, max_hours: float = math.inf) -> float:
         blocks = self.blocks(loss)
         if blocks is not None:
             return _sample_overlapping_lag(blocks, self.cadence_hours, self.label_delay_hours, rng, max_hours)
-        return sample_window_lag(lambda f: self.alarm_probability(f * loss), self.cadence_hours, self.window_hours,
-                                 rng, offset_hours=self.label_delay_hours, max_hours=max_hours)
+        return sample_window_lag(self.detection_probability(loss), self.cadence_hours, self.window_hours, rng,
+                                 offset_hours=self.label_delay_hours, max_hours=max_hours,
+                                 delay_cv=self.label_delay_cv)
 
 
 # ------------------------------------------------------------------------------ lag of a windowed check
 
 
-def _fraction(elapsed: float, window_hours: float, offset_hours: float) -> float:
-    """Share of the window's samples that came after the drift, ``elapsed`` hours after it started."""
+def _fraction(elapsed: float, window_hours: float, offset_hours: float, delay_cv: float = 0.0) -> float:
+    """Share of the window's samples that came after the drift, ``elapsed`` hours after it started (labels taking
+    ``offset_hours`` on average, with coefficient of variation ``delay_cv``: :mod:`mlorg.monitoring.labels`)."""
+    if delay_cv > 0.0:
+        return labels.drifted_share(elapsed, window_hours, offset_hours, delay_cv)
     return min(max((elapsed - offset_hours) / window_hours, 0.0), 1.0)
 
 
-def window_lag(p_of_fraction, cadence_hours: float, window_hours: float, offset_hours: float = 0.0) -> Lag:
+def window_lag(p_of_fraction, cadence_hours: float, window_hours: float, offset_hours: float = 0.0,
+               delay_cv: float = 0.0) -> Lag:
     """Detection lag of a check every ``cadence_hours`` on a window of ``window_hours`` whose alarm probability is
     ``p_of_fraction(f)`` when a share f of the window has drifted. ``offset_hours`` delays what the window sees
     (labels arrive late). An alarm before any drifted sample is in the window is a false alarm, not a detection."""
     p_full = p_of_fraction(1.0)
     lags = []
     for a in (np.arange(QUADRATURE) + 0.5) / QUADRATURE * cadence_hours:  # first check a hours after the start
-        lags.append(_lag_given_first_check(p_of_fraction, p_full, a, cadence_hours, window_hours, offset_hours))
-    worst = _lag_given_first_check(p_of_fraction, p_full, cadence_hours, cadence_hours, window_hours, offset_hours)
+        lags.append(_lag_given_first_check(p_of_fraction, p_full, a, cadence_hours, window_hours, offset_hours,
+                                           delay_cv))
+    worst = _lag_given_first_check(p_of_fraction, p_full, cadence_hours, cadence_hours, window_hours, offset_hours,
+                                   delay_cv)
     return Lag(mean_hours=float(np.mean(lags)), worst_hours=float(max(worst, max(lags))))
 
 
-def _lag_given_first_check(p_of_fraction, p_full, first, cadence, window_hours, offset):
+def _lag_given_first_check(p_of_fraction, p_full, first, cadence, window_hours, offset, delay_cv=0.0):
     expected, survive, t = 0.0, 1.0, first
     while True:
-        f = _fraction(t, window_hours, offset)
+        f = _fraction(t, window_hours, offset, delay_cv)
         if f >= 1.0:  # from here every check sees a full drifted window: geometric
             if p_full <= 0.0:
                 return math.inf
@@ -319,11 +342,11 @@ def _lag_given_first_check(p_of_fraction, p_full, first, cadence, window_hours, 
 
 
 def sample_window_lag(p_of_fraction, cadence_hours: float, window_hours: float, rng: np.random.Generator,
-                      offset_hours: float = 0.0, max_hours: float = math.inf) -> float:
+                      offset_hours: float = 0.0, max_hours: float = math.inf, delay_cv: float = 0.0) -> float:
     """One random lag of the check described in :func:`window_lag`; ``inf`` if it would exceed ``max_hours``."""
     t = rng.uniform(0.0, cadence_hours)
     while t <= max_hours:
-        f = _fraction(t, window_hours, offset_hours)
+        f = _fraction(t, window_hours, offset_hours, delay_cv)
         if f >= 1.0:
             p = p_of_fraction(1.0)
             if p <= 0.0:
@@ -516,7 +539,10 @@ def siegmund_arl(k: float, h: float, mean: float) -> float:
     drift, b = mean - k, h + 1.166
     if abs(drift) < 1e-9:
         return b * b
-    return (math.exp(-2 * drift * b) + 2 * drift * b - 1) / (2 * drift * drift)
+    exponent = -2 * drift * b
+    if exponent > 700:  # beyond a float: an ARL this long is never reached
+        return math.inf
+    return (math.exp(exponent) + 2 * drift * b - 1) / (2 * drift * drift)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import special, stats
 
+from mlorg.monitoring import labels
+
 BLOCK_PATHS = 2000
 FINE_BINS = 256
 MORE_CHECKS = 1000  # checks simulated past the first full window before the rest is extrapolated
@@ -38,6 +40,7 @@ class Blocks:
     bins: int = 10
     recall: float = 0.0  # performance only
     positives_per_block: int = 0  # performance only
+    delay_cv: float = 0.0  # performance only: spread of the label delays (see mlorg.monitoring.labels)
 
 
 def lags(model: Blocks, cadence_hours: float, offset_hours: float = 0.0, worst: bool = False) -> np.ndarray:
@@ -49,8 +52,10 @@ def lags(model: Blocks, cadence_hours: float, offset_hours: float = 0.0, worst: 
 @lru_cache(maxsize=256)
 def _lags(model: Blocks, cadence: float, offset: float, worst: bool) -> np.ndarray:
     rng = np.random.default_rng(20261126)
-    draw, alarm = _summaries(model)
     first = np.full(BLOCK_PATHS, cadence) if worst else rng.uniform(0.0, cadence, BLOCK_PATHS)
+    if model.detector == "performance" and model.delay_cv > 0:
+        return _spread_recall_lags(model, cadence, offset, first, rng)
+    draw, alarm = _summaries(model)
     blocks = [draw(rng, np.zeros(BLOCK_PATHS)) for _ in range(model.blocks)]  # the window before the drift
     window = sum(blocks)
     found = np.full(BLOCK_PATHS, np.inf)
@@ -67,6 +72,57 @@ def _lags(model: Blocks, cadence: float, offset: float, worst: bool) -> np.ndarr
         if np.isfinite(found).all():
             break
     return found
+
+
+def _spread_recall_lags(model: Blocks, cadence: float, delay: float, first: np.ndarray,
+                        rng: np.random.Generator) -> np.ndarray:
+    """Lags of a recall check whose label delays vary. The first drifted labels arrive almost at once, so an alarm
+    then is most likely a false one; a detection is an alarm that the same path without the drift would not have
+    raised. Each block's positives are drawn once; the drift takes each caught positive away with probability
+    (drifted share × recall lost), which leaves the caught count binomial with the drifted recall."""
+    positives, lost = model.positives_per_block, model.shift
+    line = model.recall - model.threshold
+    spread = _DriftedBlocks(model, cadence, delay)
+    base = [rng.binomial(positives, model.recall, BLOCK_PATHS).astype(float) for _ in range(model.blocks)]
+    caught = list(base)
+    window_base, window_caught = sum(base), sum(caught)
+    found = np.full(BLOCK_PATHS, np.inf)
+    for k in range(math.ceil(spread.reach / cadence) + model.blocks + MORE_CHECKS):
+        t = first + k * cadence
+        share = spread.newest(k, t)
+        newest_base = rng.binomial(positives, model.recall, BLOCK_PATHS).astype(float)
+        newest = newest_base - rng.binomial(newest_base.astype(np.int64), share * lost)
+        i = k % model.blocks
+        window_base += newest_base - base[i]
+        window_caught += newest - caught[i]
+        base[i], caught[i] = newest_base, newest
+        total = positives * model.blocks
+        hit = np.isinf(found) & (window_caught / total < line) & ~(window_base / total < line)
+        found[hit] = t[hit]
+        if np.isfinite(found).all():
+            break
+    return found
+
+
+class _DriftedBlocks:
+    """Drifted shares of the blocks entering a label window when label delays vary: the window's drifted total
+    follows :func:`mlorg.monitoring.labels.drifted_share`, and what it gains at a check is the newest block's share
+    plus what the block leaving it held (first in, first out)."""
+
+    def __init__(self, model: Blocks, cadence: float, delay: float):
+        self.model, self.cadence, self.delay = model, cadence, delay
+        self.window_hours = model.blocks * cadence
+        self.reach = labels.reach(self.window_hours, delay, model.delay_cv)
+        self.shares: list[np.ndarray] = [np.zeros(BLOCK_PATHS) for _ in range(model.blocks)]
+        self.total = np.zeros(BLOCK_PATHS)
+
+    def newest(self, k: int, t: np.ndarray) -> np.ndarray:
+        total = self.model.blocks * labels.drifted_share(t, self.window_hours, self.delay, self.model.delay_cv)
+        leaving = self.shares[k % self.model.blocks]
+        share = np.clip(total - (self.total - leaving), 0.0, 1.0)
+        self.shares[k % self.model.blocks] = share
+        self.total = self.total - leaving + share
+        return share
 
 
 def _summaries(model: Blocks):

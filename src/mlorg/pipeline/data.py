@@ -32,6 +32,13 @@ from mlorg.rng import Streams
 
 CAUSE_KINDS = ("fraud_pattern_shift", "covariate_shift", "upstream_break", "skew", "label_delay")
 BREAKABLE_SOURCES = ("device_id", "country")
+# A typical size of the causes a monitor should see, for demonstrations (the monitoring tuner): kind -> (size,
+# feature, what it does).
+EXAMPLE_CAUSES = {
+    "covariate_shift": (0.2, "", "a new segment of cards (20% of traffic, 2.5× the spending)"),
+    "fraud_pattern_shift": (0.6, "", "a new fraud pattern (60% of fraud imitates its victims)"),
+    "upstream_break": (0.3, "device_id", "the device source turns null for 30% of transactions"),
+}
 COLUMNS = ("tx_id", "ts", "day", "card_id", "merchant_id", "merchant_category", "amount", "channel", "device_id",
            "country", "home_country", "is_fraud", "campaign", "label_time")
 CHANNELS = ("pos", "ecom", "atm")

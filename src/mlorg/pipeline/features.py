@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import asdict, dataclass, field
 
 import duckdb
@@ -445,19 +445,24 @@ class OnlineFeatures:
 
     def add(self, tx: Mapping) -> None:
         """Let ``tx`` join its card's history (after it was scored)."""
-        t = _ns(tx["ts"])
+        device, country = tx["device_id"], tx["country"]
+        self.add_values(_ns(tx["ts"]), tx["card_id"], float(tx["amount"]), None if _missing(device) else device,
+                        None if _missing(country) else country)
+
+    def add_values(self, t: int, card_id, amount: float, device, country) -> None:
+        """``add`` for one transaction given as values: ns timestamp, and None for a missing device or country."""
         if self._last is not None and t < self._last:
             raise ValueError(f"transactions must be added in time order: {t} ns after {self._last} ns")
         self._last = t
-        card = self._cards.get(tx["card_id"])
+        card = self._cards.get(card_id)
         if card is None:
-            card = self._cards[tx["card_id"]] = _Card()
+            card = self._cards[card_id] = _Card()
         card.times.append(t)
-        card.amounts.append(float(tx["amount"]))
-        if not _missing(tx["device_id"]):
-            card.devices.add(tx["device_id"])
-        if not _missing(tx["country"]):
-            card.countries.add(tx["country"])
+        card.amounts.append(amount)
+        if device is not None:
+            card.devices.add(device)
+        if country is not None:
+            card.countries.add(country)
         if card.times[card.start] < t - self._horizon:
             card.start = bisect_left(card.times, t - self._horizon, card.start)
             if card.start > 64 and 2 * card.start > len(card.times):  # drop the expired prefix now and then
@@ -517,22 +522,25 @@ class OnlineStream:
         """The transaction at a stream position, as the online path receives it."""
         return {name: values[position] for name, values in self._columns.items()}
 
-    def advance(self, stop: int, visit=None) -> None:
-        """Feed stream positions up to ``stop``; ``visit(position, row)`` is called for each before it joins the
-        state (with the labels that have arrived by then already counted)."""
+    def advance(self, stop: int, visit=None, only: Container[int] | None = None) -> None:
+        """Feed stream positions up to ``stop``; ``visit(position, row)`` is called for each (or for the positions in
+        ``only``) before it joins the state, with the labels that have arrived by then already counted."""
         online, arrival, arrival_times = self.online, self._arrival, self._arrival_times
+        c = self._columns
+        times, cards, amounts, devices, countries = c["ts"], c["card_id"], c["amount"], c["device_id"], c["country"]
         for i in range(self.position, stop):
-            row = self.row(i)
+            t = times[i]
             # A label with label_time <= ts whose transaction is not scored yet arrived at this very instant for a
             # tied later transaction; everything after it in arrival order waits too.
-            while (self._next_label < len(arrival) and arrival_times[self._next_label] <= row["ts"]
+            while (self._next_label < len(arrival) and arrival_times[self._next_label] <= t
                    and arrival[self._next_label] < i):
                 j = arrival[self._next_label]
                 online.add_label(self._categories[j], bool(self._frauds[j]))
                 self._next_label += 1
-            if visit is not None:
-                visit(i, row)
-            online.add(row)
+            if visit is not None and (only is None or i in only):
+                visit(i, self.row(i))
+            # The columns are already plain values with None for missing, so the checks of ``add`` are skipped.
+            online.add_values(t, cards[i], float(amounts[i]), devices[i], countries[i])
         self.position = max(self.position, stop)
 
 

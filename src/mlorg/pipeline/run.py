@@ -7,10 +7,11 @@ measured on the following ``holdout_days`` (offline AUC), and goes live with an 
 * the day's transactions are scored by the champion on the features the online path computes — the offline
   features with the injected training–serving skew applied, which is exactly what the online path computes (the
   parity check on each day's real-time sample holds the two together); a sample is also scored one by one by
-  the real-time scorer (online state + model) to measure its latency against the SLO;
+  the real-time scorer (online state + the model's trees walked for one row) to measure its latency against the SLO;
 * the day's batch goes through the feature contracts (a broken upstream source fails them loudly);
 * the enabled monitors check the last window: feature drift against the training reference, prediction drift
-  (the alert rate, or the score distribution), and recall on the labels that have arrived;
+  (the alert rate, or the score distribution), and recall over the newest labelled transactions
+  (:mod:`mlorg.pipeline.monitors`);
 * an alert starts the incident process: the champion, the previous version and a challenger retrained on the
   labels known now are compared on the most recent labelled weeks, and the gate rolls back, promotes or keeps,
   recording the action and its reason in the registry's deployment history.
@@ -35,15 +36,10 @@ from threadpoolctl import threadpool_limits
 from mlorg import __version__
 from mlorg.monitoring import detectors
 from mlorg.pipeline.data import Cause, DataSpec, generate
-from mlorg.pipeline.features import (
-    FEATURES,
-    ContractError,
-    FeatureSet,
-    OnlineStream,
-    check_contract,
-    offline_features,
-)
+from mlorg.pipeline.features import FEATURES, FeatureSet, OnlineStream, offline_features
+from mlorg.pipeline.monitors import MONITORS, Alert, DailyMonitors, ScoredStream
 from mlorg.pipeline.registry import Registry
+from mlorg.pipeline.scorer import TreeScorer
 from mlorg.scenario import Scenario
 
 DAY = pd.Timedelta(days=1)
@@ -53,10 +49,7 @@ RECENT_LABEL_DAYS = 14  # the incident process compares models on this many days
 RETRAIN_DAYS = 60  # a challenger trains on this many days of mature transactions before those
 GATE_MARGIN = 0.01  # AUC a candidate must gain over the champion to replace it, at the least
 GATE_MIN_FRAUDS = 50  # known frauds the comparison needs before it may replace the champion
-MONITORS = ("contracts", "features", "predictions", "performance")
-# category_risk is computed from labels, which keep arriving, so it moves by design (and takes ten values, one per
-# category, which PSI's quantile bins cannot hold still); the performance monitor watches what it stands for.
-DRIFT_WATCHED = tuple(f for f in FEATURES if f != "category_risk")
+LEGIT_SHARE = 0.1  # share of legitimate transactions a model trains on (see _fit)
 
 
 @dataclass
@@ -112,6 +105,14 @@ class _Model:
     estimator: HistGradientBoostingClassifier
     threshold: float  # scores at or above it raise a fraud alert
     holdout_scores: np.ndarray | None = None  # its scores on the holdout, the prediction-drift reference
+    _scorer: TreeScorer | None = None
+
+    @property
+    def scorer(self) -> TreeScorer:
+        """The real-time scorer's model call (built on first use)."""
+        if self._scorer is None:
+            self._scorer = TreeScorer(self.estimator)
+        return self._scorer
 
 
 DAY_ZERO = pd.Timestamp("2026-01-01")
@@ -151,54 +152,87 @@ def run_pipeline(scenario: Scenario, db_path: str | Path, *, seed: int = 0, days
         return _run(scenario, db_path, seed, days, progress)
 
 
-def _run(scenario: Scenario, db_path: str | Path, seed: int, days: int | None,
-         progress: Callable[[int, int], None] | None) -> PipelineResult:
+@dataclass
+class Prepared:
+    """A run's data and its first model, before anything is served."""
+
+    tx: pd.DataFrame
+    offline: pd.DataFrame  # the features as defined offline
+    served: pd.DataFrame  # what the online path computes, skew included
+    train: np.ndarray  # row masks
+    holdout: np.ndarray
+    estimator: HistGradientBoostingClassifier
+    holdout_scores: np.ndarray
+    threshold: float  # flags alert_share of the holdout
+    offline_auc: float
+    holdout_recall: float
+    deploy_day: int
+
+
+def prepare(scenario: Scenario, seed: int, days: int) -> Prepared:
+    """Generate the transactions, compute the features and train the first model on ``train_days``.
+
+    It is trained with the labels known when it deploys: a fraud whose chargeback has come is fraud, the rest is
+    presumed legitimate. (Keeping only labelled rows would keep the recent frauds and drop the recent legitimate
+    transactions, whose labels take longer, and teach the model that recent means fraud.)"""
     p = scenario.pipeline
-    days = days or p.days
     if p.train_days + p.holdout_days >= days:
         raise ValueError(f"days: {days} is not allowed; must be more than train_days + holdout_days "
                          f"({p.train_days + p.holdout_days})")
     tx = transactions(scenario, seed, days)
+    offline = offline_features(tx, FeatureSet())
+    served = _served_features(offline, tx, scenario)
+    y = tx["is_fraud"].to_numpy()
+    day = tx["day"].to_numpy()
+    deploy_day = p.train_days + p.holdout_days
+    train = (day >= 0) & (day < p.train_days)
+    known = y & (tx["label_time"] <= DAY_ZERO + deploy_day * DAY).to_numpy()
+    holdout = (day >= p.train_days) & (day < deploy_day)
+    estimator = _fit(offline.loc[train, list(FEATURES)], known[train], seed)
+    holdout_scores = estimator.predict_proba(offline.loc[holdout, list(FEATURES)].to_numpy(float))[:, 1]
+    threshold = float(np.quantile(holdout_scores, 1.0 - p.alert_share))
+    return Prepared(tx, offline, served, train, holdout, estimator, holdout_scores, threshold,
+                    offline_auc=detectors.roc_auc(y[holdout], holdout_scores),
+                    holdout_recall=detectors.recall_at(y[holdout], holdout_scores, threshold), deploy_day=deploy_day)
+
+
+def _run(scenario: Scenario, db_path: str | Path, seed: int, days: int | None,
+         progress: Callable[[int, int], None] | None) -> PipelineResult:
+    days = days or scenario.pipeline.days
+    prepared = prepare(scenario, seed, days)
+    tx, served, deploy_day = prepared.tx, prepared.served, prepared.deploy_day
+    estimator, threshold, offline_auc = prepared.estimator, prepared.threshold, prepared.offline_auc
     feature_set = FeatureSet()
-    offline = offline_features(tx, feature_set)
-    served = _served_features(offline, tx, scenario)  # what the online path computes, skew included
     y = tx["is_fraud"].to_numpy()
     day = tx["day"].to_numpy()
     amount = tx["amount"].to_numpy()
     start = DAY_ZERO
-    deploy_day = p.train_days + p.holdout_days
 
     registry = Registry(db_path)
     try:
-        # Trained with the labels known when it deploys: a fraud whose chargeback has come is fraud, the rest is
-        # presumed legitimate. (Keeping only labelled rows would keep the recent frauds and drop the recent
-        # legitimate transactions, whose labels take longer, and teach the model that recent means fraud.)
-        train = (day >= 0) & (day < p.train_days)
-        known = y & (tx["label_time"] <= start + deploy_day * DAY).to_numpy()
-        holdout = (day >= p.train_days) & (day < deploy_day)
-        estimator = _fit(offline.loc[train, list(FEATURES)], known[train], seed)
-        holdout_scores = estimator.predict_proba(offline.loc[holdout, list(FEATURES)].to_numpy(float))[:, 1]
-        offline_auc = detectors.roc_auc(y[holdout], holdout_scores)
-        threshold = float(np.quantile(holdout_scores, 1.0 - p.alert_share))
-        holdout_recall = detectors.recall_at(y[holdout], holdout_scores, threshold)
-        dataset_id = registry.register_dataset("training", tx.loc[train])
+        dataset_id = registry.register_dataset("training", tx.loc[prepared.train])
         feature_version = registry.register_feature_set(feature_set.name, feature_set.sql, _params(feature_set))
         version = registry.register_model(
             estimator, name="card_fraud", params=_jsonable(estimator.get_params()),
-            metrics={"offline_auc": offline_auc, "holdout_recall": holdout_recall, "threshold": threshold},
+            metrics={"offline_auc": offline_auc, "holdout_recall": prepared.holdout_recall, "threshold": threshold},
             dataset_id=dataset_id, feature_version=feature_version, code_version=__version__)
         registry.set_alias("champion", version, reason=f"first model: offline AUC {offline_auc:.3f} on the holdout",
                            actor="pipeline", action="deploy", at=(start + deploy_day * DAY).to_pydatetime())
-        first = _Model(version, estimator, threshold, holdout_scores)
-        run = _Serving(scenario, registry, tx, offline, served, feature_set, first, holdout_recall, holdout, seed)
+        first = _Model(version, estimator, threshold, prepared.holdout_scores)
+        run = _Serving(scenario, registry, tx, prepared.offline, served, feature_set, first, prepared.holdout_recall,
+                       prepared.holdout, seed)
         for d in range(deploy_day, days):
             run.day(d)
             if progress is not None:
                 progress(d - deploy_day + 1, days - deploy_day)
 
         live = day >= deploy_day
-        first_scores = first.estimator.predict_proba(served.loc[live, list(FEATURES)].to_numpy(float))[:, 1]
-        baseline = first_scores >= first.threshold
+        # The first model's scores on the days it served are already known; only the others need scoring again.
+        first_scores = run.scores.copy()
+        other = live & (run.champion_of != first.version)
+        if other.any():
+            first_scores[other] = first.estimator.predict_proba(served.loc[other, list(FEATURES)].to_numpy(float))[:, 1]
+        baseline = first_scores[live] >= first.threshold
         without = float(amount[live][y[live] & ~baseline].sum())
         return PipelineResult(
             scenario=scenario.name, seed=seed, db_path=Path(db_path), offline_auc=offline_auc,
@@ -213,16 +247,30 @@ def _run(scenario: Scenario, db_path: str | Path, seed: int, days: int | None,
         registry.close()
 
 
-def _hours(times) -> np.ndarray | float:
-    """Datetimes as hours since the epoch, the numbers the detectors take."""
-    return np.asarray(times, dtype="datetime64[ns]").astype(np.int64) / 3.6e12
+def drift_reference(offline: pd.DataFrame, holdout: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The feature-drift reference: the holdout (the most recent traffic before the model went live), sampled down
+    to REFERENCE_ROWS rows."""
+    rows = np.flatnonzero(holdout)
+    if rows.size > REFERENCE_ROWS:
+        rows = np.sort(rng.choice(rows, REFERENCE_ROWS, replace=False))
+    return offline.iloc[rows][list(FEATURES)].to_numpy(dtype=float)
+
+
+def alert_frame(alerts: list[Alert]) -> pd.DataFrame:
+    columns = ["day", "monitor", "detector", "statistic", "threshold", "detail"]
+    return pd.DataFrame([[getattr(a, c) for c in columns] for a in alerts], columns=columns)
 
 
 def _fit(features: pd.DataFrame, labels: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
+    """Every fraud and a LEGIT_SHARE sample of the legitimate rows, weighted back up (negative downsampling, as fraud
+    teams train): the fit takes a third of the time and the holdout AUC is unchanged (0.945–0.956 either way on
+    the workshop's data, three seeds)."""
+    keep = labels | (np.random.default_rng(seed).random(len(labels)) < LEGIT_SHARE)
     # With 0.2% positives and no L2 penalty the first tree gives pure-fraud leaves a jump of ~50 in log-odds,
     # early stopping halts after a few trees and the ranking is poor (AUC 0.65–0.79 here); a little L2 fixes it.
     model = HistGradientBoostingClassifier(l2_regularization=1.0, random_state=seed)
-    return model.fit(features.to_numpy(dtype=float), labels)
+    return model.fit(features.to_numpy(dtype=float)[keep], labels[keep],
+                     sample_weight=np.where(labels[keep], 1.0, 1.0 / LEGIT_SHARE))
 
 
 def _params(feature_set: FeatureSet) -> dict:
@@ -265,14 +313,11 @@ class _Serving:
         self.scores = np.full(len(tx), np.nan)
         self.flagged = np.zeros(len(tx), dtype=bool)
         self.champion_of = np.zeros(len(tx), dtype=int)
-        # The drift reference is the holdout: the most recent traffic before the model went live, as it was scored.
         self.holdout = reference
-        reference_rows = np.flatnonzero(reference)
-        self.holdout_rows = reference_rows.size
-        if reference_rows.size > REFERENCE_ROWS:
-            reference_rows = np.sort(self.rng.choice(reference_rows, REFERENCE_ROWS, replace=False))
-        self.reference = offline.iloc[reference_rows][list(FEATURES)].to_numpy(dtype=float)
-        self.alerts: list[tuple] = []
+        self.monitors = DailyMonitors(scenario, drift_reference(offline, reference, self.rng),
+                                      int(reference.sum()), reference_recall)
+        self.stream_scored = ScoredStream(tx, served, self.scores, self.flagged)
+        self.alerts: list[Alert] = []
         self.actions: list[tuple] = []
         self.retrains = 0
         self.losses = 0.0
@@ -317,100 +362,27 @@ class _Serving:
         the model was trained on (parity: training–serving skew shows here)."""
         k = min(self.s.pipeline.scorer_sample_per_day, rows.size)
         sample = set(self.rng.choice(rows, k, replace=False).tolist()) if k else set()
-        online, model, offline = self.stream.online, self.champion.estimator, self.offline_rows
+        online, scorer, offline = self.stream.online, self.champion.scorer, self.offline_rows
 
         def visit(i: int, row: dict) -> None:
-            if i not in sample:
-                return
             started = time.perf_counter()
             values = online.features(row)
-            model.predict_proba(np.array([[values[f] for f in FEATURES]]))
+            scorer.probability([values[f] for f in FEATURES])
             self.latencies.append((time.perf_counter() - started) * 1000.0)
             for j, f in enumerate(FEATURES):
                 a, b = values[f], offline[i, j]
                 self.mismatch[f].append(not ((math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-9 * max(1, abs(b))))
 
-        self.stream.advance(rows[-1] + 1, visit)
+        self.stream.advance(rows[-1] + 1, visit, only=sample)
 
     # ------------------------------------------------------------------------------------------ monitors
 
     def _monitor(self, d: int, rows: np.ndarray, end: pd.Timestamp) -> list[str]:
-        m = self.s.monitoring
         fired = []
-        try:
-            check_contract(self.served.iloc[rows][["tx_id", *FEATURES]])
-        except ContractError as exc:
-            self._alert(d, "contracts", "contract", math.nan, math.nan, "; ".join(exc.violations))
-            fired.append("contracts")
-        window = self._window(end, m.features.window_hours)
-        if m.features.enabled and window.size:
-            if self._features_drifted(d, window, m.features.detector, m.features.threshold):
-                fired.append("features")
-        window = self._window(end, m.predictions.window_hours)
-        if m.predictions.enabled and window.size and self._predictions_drifted(d, window):
-            fired.append("predictions")
-        if m.performance.enabled and self._performance_dropped(d, end):
-            fired.append("performance")
+        for alert in self.monitors.check(d, end, rows, self.stream_scored, lambda: self._holdout_scores(self.champion)):
+            self._alert(alert)
+            fired.append(alert.monitor)
         return fired
-
-    def _window(self, end: pd.Timestamp, hours: float) -> np.ndarray:
-        ts = self.ts.to_numpy()
-        lo = np.searchsorted(ts, np.datetime64(end - pd.Timedelta(hours=hours)), side="left")
-        hi = np.searchsorted(ts, np.datetime64(end), side="left")
-        rows = np.arange(lo, hi)
-        return rows[~np.isnan(self.scores[rows])]
-
-    def _statistic(self, detector: str, reference: np.ndarray, current: np.ndarray) -> float:
-        if detector == "psi":
-            return detectors.psi(reference, current)
-        if detector == "ks":
-            return detectors.ks_pvalue(reference, current)
-        if detector == "wasserstein":
-            return detectors.wasserstein(reference, current)
-        if detector == "jensen_shannon":
-            return detectors.jensen_shannon(reference, current)
-        reference = reference[~np.isnan(reference)]
-        current = current[~np.isnan(current)]
-        if current.size == 0:
-            return math.inf
-        sd = reference.std() or 1.0
-        return abs(current.mean() - reference.mean()) / (sd / math.sqrt(current.size))  # "mean": a z-score
-
-    def _drifted(self, detector: str, statistic: float, threshold: float) -> bool:
-        return statistic <= threshold if detector == "ks" else statistic > threshold
-
-    def _features_drifted(self, d: int, window: np.ndarray, detector: str, threshold: float) -> bool:
-        if detector in ("cusum", "page_hinkley"):
-            detector = "mean"  # per feature the pipeline runs the window test; sequential tests are for streams
-        current = self.served_rows[window]
-        drifted = []
-        for name in DRIFT_WATCHED:
-            j = FEATURES.index(name)
-            statistic = self._statistic(detector, self.reference[:, j], current[:, j])
-            if self._drifted(detector, statistic, threshold):
-                drifted.append((name, statistic))
-        if drifted:
-            worst = max(drifted, key=lambda x: x[1]) if detector != "ks" else min(drifted, key=lambda x: x[1])
-            self._alert(d, "features", detector, worst[1], threshold,
-                        "drift in " + ", ".join(name for name, _ in drifted))
-        return bool(drifted)
-
-    def _predictions_drifted(self, d: int, window: np.ndarray) -> bool:
-        m = self.s.monitoring.predictions
-        if m.detector == "mean":  # the alert rate against the share the threshold was set for on the holdout
-            a0 = self.s.pipeline.alert_share
-            rate = self.flagged[window].mean()
-            # Two-sample: the holdout's rate is itself a sample (the threshold is its quantile).
-            statistic = abs(rate - a0) / math.sqrt(a0 * (1 - a0) * (1 / window.size + 1 / self.holdout_rows))
-            detail = f"alert rate {rate:.4f} against {a0:.4f}"
-        else:
-            reference = self._holdout_scores(self.champion)
-            statistic = self._statistic(m.detector, reference, self.scores[window])
-            detail = "score distribution"
-        if self._drifted(m.detector, statistic, m.threshold):
-            self._alert(d, "predictions", m.detector, statistic, m.threshold, detail)
-            return True
-        return False
 
     def _holdout_scores(self, model: _Model) -> np.ndarray:
         """A model's scores on the holdout, computed once per model (not every day)."""
@@ -418,30 +390,12 @@ class _Serving:
             model.holdout_scores = model.estimator.predict_proba(self.offline_rows[self.holdout])[:, 1]
         return model.holdout_scores
 
-    def _performance_dropped(self, d: int, end: pd.Timestamp) -> bool:
-        m = self.s.monitoring.performance
-        lo = np.searchsorted(self.ts.to_numpy(), np.datetime64(end - pd.Timedelta(days=m.window_days)))
-        rows = np.arange(lo, np.searchsorted(self.ts.to_numpy(), np.datetime64(end)))
-        rows = rows[~np.isnan(self.scores[rows])]
-        if rows.size == 0:
-            return False
-        # Recall of what was flagged at the time, whatever model and threshold flagged it: flags as 0/1 scores.
-        monitor = detectors.LabelDelayedPerformance(reference_recall=self.reference_recall, alert_threshold=0.5,
-                                                    max_drop=m.max_drop)
-        reading = monitor.reading(_hours(np.datetime64(end)), _hours(self.ts.to_numpy()[rows]),
-                                  self.flagged[rows].astype(float), self.y[rows].astype(float),
-                                  _hours(self.label_time.to_numpy()[rows]))
-        if monitor.alarm(reading):
-            self._alert(d, "performance", "recall", reading.recall, self.reference_recall - m.max_drop,
-                        f"recall {reading.recall:.3f} on {reading.positives} labelled frauds")
-            return True
-        return False
-
-    def _alert(self, d: int, monitor: str, detector: str, statistic: float, threshold: float, detail: str) -> None:
-        at = (self.start + (d + 1) * DAY).to_pydatetime()
-        self.alerts.append((d, monitor, detector, float(statistic), float(threshold), detail))
-        self.registry.record_alert(at=at, monitor=monitor, detector=detector, statistic=float(statistic),
-                                   threshold=float(threshold), detail=detail)
+    def _alert(self, alert: Alert) -> None:
+        at = (self.start + (alert.day + 1) * DAY).to_pydatetime()
+        self.alerts.append(alert)
+        self.registry.record_alert(at=at, monitor=alert.monitor, detector=alert.detector,
+                                   statistic=float(alert.statistic), threshold=float(alert.threshold),
+                                   detail=alert.detail)
 
     # ------------------------------------------------------------------------------------ incident process
 
@@ -533,7 +487,7 @@ class _Serving:
         return pd.DataFrame(rows)
 
     def alert_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.alerts, columns=["day", "monitor", "detector", "statistic", "threshold", "detail"])
+        return alert_frame(self.alerts)
 
     def detection_lags(self) -> dict[str, dict[str, float | None]]:
         out = {}

@@ -47,7 +47,8 @@ class Monitors:
             self.performance = PerformanceMonitor(
                 max_drop=p.max_drop, window=max(1, round(traffic * p.window_days * HOURS_PER_DAY)),
                 cadence_hours=p.cadence_hours, traffic_per_hour=traffic, positive_rate=s.impact.positive_rate,
-                recall=s.impact.recall, label_delay_hours=s.impact.label_delay_days * HOURS_PER_DAY)
+                recall=s.impact.recall, label_delay_hours=s.impact.label_delay_days * HOURS_PER_DAY,
+                label_delay_cv=s.impact.label_delay_cv)
 
     @property
     def any(self) -> bool:

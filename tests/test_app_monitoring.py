@@ -1,0 +1,118 @@
+"""The "Monitoring tuner" page through Streamlit's AppTest: its figures are the library's operating characteristics."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from mlorg.monitoring.characteristics import Monitor, meets_budget, operating_point, sweep
+
+PAGE = Path(__file__).resolve().parents[1] / "app" / "views" / "monitoring_tuner.py"
+PSI_SHIFT = math.sqrt(0.1)  # the default drift: a population PSI of 0.1
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+def page(**state) -> AppTest:
+    """The page with widget values (by key, without the page's prefix) set before its first run."""
+    at = AppTest.from_file(str(PAGE), default_timeout=30)
+    for key, value in state.items():
+        at.session_state[f"monitor.{key}"] = value
+    at.run()
+    assert not at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def hours(value: float) -> str:
+    return f"{value:,.1f} h"
+
+
+def test_defaults_show_the_psi_setting_against_the_quickest_detection_bound():
+    at = page()
+    assert not at.error
+    monitor = Monitor(detector="psi", threshold=0.1, window=5000, cadence_hours=24.0, traffic_per_hour=5000 / 24)
+    expected = operating_point(monitor, PSI_SHIFT)
+    assert metric(at, "Detection lag") == hours(expected.detection_lag_hours)
+    assert metric(at, "Worst-case lag") == hours(expected.worst_case_lag_samples / monitor.traffic_per_hour)
+    assert metric(at, "Quickest possible") == hours(expected.optimal_delay_samples / monitor.traffic_per_hour)
+    assert metric(at, "False alarms per month") == "< 0.001"  # PSI 0.1 on 5,000 samples: practically never
+    figures = at.dataframe[0].value["value"]
+    assert figures["detection lag (samples)"] == f"{expected.detection_lag_samples:,.4g}"
+    (chart,) = at.get("vega_lite_chart")
+    assert json.loads(chart.proto.spec)["title"] == "Detection lag against false alarms, over thresholds"
+    assert "Within 1 false alarm(s) per month the quickest threshold is" in at.success[0].value
+
+
+def test_the_budget_threshold_is_the_librarys_and_one_click_applies_it():
+    at = page(detector="mean")
+    assert at.number_input(key="monitor.threshold.mean").value == 3.0  # the mean detector's own default
+    monitor = Monitor(detector="mean", threshold=3.0, window=5000, cadence_hours=24.0, traffic_per_hour=5000 / 24)
+    best = meets_budget(sweep(monitor, PSI_SHIFT), 1.0)
+    assert f"**{best.threshold:.4g}**" in at.success[0].value
+    at.button(key="monitor.use_budget_threshold").click().run()
+    assert not at.exception
+    assert at.number_input(key="monitor.threshold.mean").value == pytest.approx(best.threshold)
+    assert metric(at, "Detection lag") == hours(best.detection_lag_hours)
+    assert metric(at, "False alarms per month") == f"{best.false_alarms_per_month:.3g}"
+    # A smaller budget asks for a stricter threshold.
+    at.number_input(key="monitor.budget").set_value(0.1).run()
+    stricter = meets_budget(sweep(monitor, PSI_SHIFT), 0.1)
+    assert stricter.threshold > best.threshold
+    assert f"**{stricter.threshold:.4g}**" in at.success[0].value
+
+
+def test_a_larger_drift_and_a_smaller_window_change_the_lag():
+    at = page(detector="mean")
+    base = metric(at, "Detection lag")
+    at.radio(key="monitor.drift_kind").set_value("mean-shift")
+    at.number_input(key="monitor.drift_size").set_value(0.5).run()
+    monitor = Monitor(detector="mean", threshold=3.0, window=5000, cadence_hours=24.0, traffic_per_hour=5000 / 24)
+    larger = operating_point(monitor, 0.5)
+    assert metric(at, "Detection lag") == hours(larger.detection_lag_hours) != base
+    # The traffic follows the window (window ÷ cadence, one fresh window per check) while its field is blank.
+    at.number_input(key="monitor.window").set_value(500).run()
+    smaller = Monitor(detector="mean", threshold=3.0, window=500, cadence_hours=24.0, traffic_per_hour=500 / 24)
+    assert metric(at, "Detection lag") == hours(operating_point(smaller, 0.5).detection_lag_hours)
+    assert "window 500 samples every 24 h" in " ".join(c.value for c in at.caption)
+
+
+def test_bad_settings_show_the_field_and_what_is_allowed():
+    at = page(detector="ks", **{"threshold.ks": 1.5})
+    assert at.error[0].value == "Threshold: the KS threshold is a p-value, must be < 1, got 1.5"
+    assert not at.metric and not at.get("vega_lite_chart")
+    at = page(detector="cusum", traffic_per_hour=100.0)  # 100/h x 24 h = 2,400 samples a check < a window of 5,000
+    assert at.error[0].value == ("Window (samples): a cusum takes one window mean per check, so its windows must "
+                                 "not overlap: window 5000 must be <= traffic × cadence = 2400 samples")
+    at = page(detector="mean", **{"threshold.mean": 0.0})
+    assert at.error[0].value == "Threshold must be a finite number > 0, got 0.0"
+    at = page(detector="mean", drift_size=0.0)
+    assert at.error[0].value == "Drift size: 0 is not allowed; must be > 0 and <= 100"
+
+
+def test_measuring_on_the_pipeline_shows_both_sides_and_refuses_what_it_cannot_run(monkeypatch):
+    """The button runs the same PSI setting on a small reference pipeline (70 days of 1,000 transactions) with a
+    new segment of cards: the features see it the next day, in the pipeline and in the model."""
+    monkeypatch.setenv("MLORG_TUNER_PIPELINE_DAYS", "70")
+    monkeypatch.setenv("MLORG_TUNER_PIPELINE_TRANSACTIONS", "1000")
+    at = page(window=1000, traffic_per_hour=1000 / 24)  # a day's window, as the pipeline checks daily
+    at.selectbox(key="monitor.cause").select("covariate_shift")
+    at.button(key="monitor.measure").click()
+    at.run(timeout=120)
+    assert not at.exception and not at.error
+    assert metric(at, "Lag measured") == "1 days"
+    assert metric(at, "Lag predicted") == "1.0 days"
+    assert metric(at, "False alarms measured") == "0.00 / month"
+    at = page(detector="ks")
+    assert any("PSI on its features" in info.value for info in at.info)
