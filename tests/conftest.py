@@ -2,10 +2,37 @@
 
 import os
 
+import pytest
+import streamlit as st
 from hypothesis import settings
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 # In CI the property tests draw the same examples every run, so a red build is reproducible; locally they
 # explore new examples each time.
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture
+def app_store(tmp_path, monkeypatch):
+    """An app test's own run store, the shipped scenario folder, and an empty cache before and after."""
+    monkeypatch.setenv("MLORG_DB", str(tmp_path / "runs.duckdb"))
+    monkeypatch.delenv("MLORG_SCENARIOS", raising=False)
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """Captures the bytes behind each download button of an AppTest, by file name."""
+    captured: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        captured[filename] = path_or_data.encode() if isinstance(path_or_data, str) else path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    return captured

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit import dataframe_util
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import mlorg.results
@@ -19,36 +17,13 @@ from mlorg.results import compare, replicate
 from mlorg.scenario import load, loads
 from mlorg.store import RunStore
 
+pytestmark = pytest.mark.usefixtures("app_store")  # tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "app" / "views" / "staffing_planner.py"
 SCENARIOS = ROOT / "scenarios"
 HEADLINE_LABELS = ["Median time to production", "P90 time to production", "Models shipped", "Backlog at end",
                    "Models abandoned", "Staff cost"]
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """Each test gets its own run store and an empty simulation cache."""
-    monkeypatch.setenv("MLORG_DB", str(tmp_path / "runs.duckdb"))
-    monkeypatch.delenv("MLORG_SCENARIOS", raising=False)
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """Captures the bytes behind each download button, by file name."""
-    captured: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def spy(self, path_or_data, mimetype, kind, filename=None):
-        data = path_or_data.encode() if isinstance(path_or_data, str) else path_or_data
-        captured[filename] = data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
-    return captured
 
 
 def page() -> AppTest:

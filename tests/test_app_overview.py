@@ -4,25 +4,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from mlorg import planner
 from mlorg.results import replicate
 from mlorg.scenario import load
 
+pytestmark = pytest.mark.usefixtures("app_store")  # tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "app" / "views"
 SCENARIOS = ROOT / "scenarios"
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLORG_DB", str(tmp_path / "runs.duckdb"))
-    monkeypatch.delenv("MLORG_SCENARIOS", raising=False)
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
 
 
 def two_page_app(folder: Path) -> Path:

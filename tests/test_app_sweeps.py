@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.testing.v1 import AppTest
 
 from mlorg import planner, sweeps
 from mlorg.scenario import load
+
+pytestmark = pytest.mark.usefixtures("app_store")  # tests/conftest.py
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "app" / "views" / "staffing_planner.py"
@@ -24,29 +24,6 @@ SCENARIO = "notebook_shipping"  # four data scientists: a two-year run takes ~50
 @pytest.fixture(scope="module")
 def scenario():
     return load(ROOT / "scenarios" / f"{SCENARIO}.toml")
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLORG_DB", str(tmp_path / "runs.duckdb"))
-    monkeypatch.delenv("MLORG_SCENARIOS", raising=False)
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """The bytes behind each download button, by file name."""
-    captured: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def spy(self, path_or_data, mimetype, kind, filename=None):
-        captured[filename] = path_or_data.encode() if isinstance(path_or_data, str) else path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
-    return captured
 
 
 def tab(tab_name: str) -> AppTest:

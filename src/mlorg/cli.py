@@ -141,14 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="generate, train, deploy, serve day by day, monitor and respond; print a summary",
         description="Run the reference pipeline of a scenario (its [pipeline] section, monitors and impact) into a "
                     "registry: a DuckDB file with the model artifacts in a folder beside it.")
-    pipeline_run.add_argument("file", nargs="?", type=Path, default=DEFAULT_PIPELINE_SCENARIO, metavar="SCENARIO",
-                              help="scenario file (default scenarios/fraud_drift.toml)")
-    pipeline_run.add_argument("--days", type=_int_option("--days", 30, 730), metavar="D",
-                              help="override pipeline.days")
+    _pipeline_options(pipeline_run, "scenario file (default scenarios/fraud_drift.toml)")
     pipeline_run.add_argument("--db", type=Path, default=DEFAULT_PIPELINE_DB, metavar="PATH",
                               help="registry DuckDB file (default data/pipeline.duckdb)")
-    pipeline_run.add_argument("--seed", type=_int_option("--seed", 0, 2**32 - 1), default=0, metavar="S")
-    pipeline_run.add_argument("--json", action="store_true")
     pipeline_run.set_defaults(handler=cmd_pipeline_run)
 
     registry = sub.add_parser("registry", help="ask the reference pipeline's registry")
@@ -171,15 +166,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the scenario's monitors on its reference pipeline's data (beside a model nobody corrects, "
                     "and on the same days without the injected causes) and predict them with the simulator's model: "
                     "detection lag and false alarms per monitor and cause, and scorer latency, side by side.")
-    calibrate.add_argument("file", nargs="?", type=Path, default=DEFAULT_PIPELINE_SCENARIO, metavar="SCENARIO",
-                           help="scenario file with a [pipeline] section that injects causes (default "
-                                "scenarios/fraud_drift.toml)")
-    calibrate.add_argument("--days", type=_int_option("--days", 30, 730), metavar="D", help="override pipeline.days")
-    calibrate.add_argument("--seed", type=_int_option("--seed", 0, 2**32 - 1), default=0, metavar="S")
-    calibrate.add_argument("--json", action="store_true")
+    _pipeline_options(calibrate, "scenario file with a [pipeline] section that injects causes (default "
+                                 "scenarios/fraud_drift.toml)")
     calibrate.set_defaults(handler=cmd_calibrate)
     add_sweep_commands(sub)
     return parser
+
+
+def _pipeline_options(parser: argparse.ArgumentParser, file_help: str) -> None:
+    """SCENARIO, --days, --seed and --json: what every command running the reference pipeline takes."""
+    parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_PIPELINE_SCENARIO, metavar="SCENARIO",
+                        help=file_help)
+    parser.add_argument("--days", type=_int_option("--days", 30, 730), metavar="D", help="override pipeline.days")
+    parser.add_argument("--seed", type=_int_option("--seed", 0, 2**32 - 1), default=0, metavar="S")
+    parser.add_argument("--json", action="store_true")
 
 
 def _service_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
