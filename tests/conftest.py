@@ -1,11 +1,19 @@
 """Shared test set-up."""
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import streamlit as st
 from hypothesis import settings
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+# Pages import their shared modules as `views.…`, from the app's folder, which `streamlit run app/streamlit_app.py`
+# puts on the path; AppTest runs a page in this process, so the tests put it there too.
+APP = Path(__file__).resolve().parents[1] / "app"
+if str(APP) not in sys.path:
+    sys.path.insert(0, str(APP))
 
 # In CI the property tests draw the same examples every run, so a red build is reproducible; locally they
 # explore new examples each time.

@@ -12,7 +12,7 @@ from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
 import mlorg.results
-from mlorg import planner
+from mlorg import formatting, planner
 from mlorg.results import compare, replicate
 from mlorg.scenario import load, loads
 from mlorg.store import RunStore
@@ -57,7 +57,11 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def days(value: float) -> str:
-    return f"{value:,.1f} days"
+    return formatting.days(value)
+
+
+def count(value: float) -> str:
+    return formatting.value(value, "count")
 
 
 def chart_titles(at: AppTest) -> list[str]:
@@ -93,8 +97,11 @@ def test_page_loads_with_shipped_scenarios_and_their_inputs():
     assert editors["hiring.uber_scale"].to_dict("records") == planner.hiring_frame(uber).to_dict("records")
     assert editors["skills.uber_scale"].loc["data_scientist", "productionisation"] == 0.3
     at.selectbox(key="scenario").set_value("fraud_drift").run()
-    assert at.multiselect(key="in_place.fraud_drift").value == ["feature_pipelines", "serving"]
-    assert at.multiselect(key="build_order.fraud_drift").value == ["model_registry", "monitoring", "incident_process"]
+    capabilities = {e.key: e.value for e in at.data_editor}["capabilities.fraud_drift"]
+    assert capabilities["in_place"].tolist() == [True, False, True, False, False]
+    assert capabilities["build_order"].tolist() == [pd.NA, 1, pd.NA, 2, 3]  # registry, monitoring, incident process
+    assert capabilities["capability"].tolist() == ["Feature pipelines", "Model registry", "Serving layer",
+                                                   "Monitoring", "Incident process"]  # all five, whatever the width
     assert not at.metric  # nothing runs until Run is pressed
 
 
@@ -107,7 +114,7 @@ def test_run_with_defaults_shows_the_library_figures_and_charts(monkeypatch):
     assert [m.label for m in at.metric] == HEADLINE_LABELS
     expected = replicate(load(SCENARIOS / "notebook_shipping.toml"), 3, 0).summary
     assert metric(at, "Median time to production") == days(expected.loc["ttp_days_median", "mean"])
-    assert metric(at, "Models shipped") == f"{expected.loc['models_shipped', 'mean']:,.1f}"
+    assert metric(at, "Models shipped") == count(expected.loc["models_shipped", "mean"])
     low, high = expected.loc["ttp_days_median", ["ci95_low", "ci95_high"]]
     assert f"95% CI {days(low)} to {days(high)}" in [c.value for c in at.caption]
     titles = chart_titles(at)
@@ -117,9 +124,10 @@ def test_run_with_defaults_shows_the_library_figures_and_charts(monkeypatch):
     cost = chart_data(at.get("vega_lite_chart")[3])
     assert cost["label"].tolist() == ["staff"]  # no serving modelled, so no serving bar
     assert cost["mean"].tolist() == pytest.approx([expected.loc["staff_cost_usd", "mean"]])
-    table = tables(at)[0]
+    table = tables(at)[0].set_index("name")
     assert {"ttp_days_median", "staff_cost_usd", "models_abandoned"} <= set(table.index)
-    assert table.loc["models_shipped", "mean"] == pytest.approx(expected.loc["models_shipped", "mean"])
+    assert table.loc["models_shipped", "metric"] == "Models shipped"  # labels for people, names for scripts
+    assert table.loc["models_shipped", "mean"] == count(expected.loc["models_shipped", "mean"])
     # The band switch and a second press of Run redraw the same run: it comes from the cache.
     first = [m.value for m in at.metric]
     at.radio(key="band").set_value("range").run()
@@ -142,9 +150,14 @@ def test_more_ml_engineers_shorten_the_median_time_to_production(downloads):
     assert float(after.split()[0]) < float(before.split()[0])
     assert "2 ML engineers" in " ".join(c.value for c in at.caption)
     assert "Changed from the scenario file: org.ml_engineers: 0 → 2" in [c.value for c in at.caption]
-    # The downloads hold the edited scenario and the replications behind the figures.
-    assert loads(downloads["notebook_shipping.toml"].decode()) == edited
-    table = pd.read_csv(io.BytesIO(downloads["notebook_shipping_replications.csv"]))
+    # The edited scenario is named for what changed, in the page, the downloads and the name offered for saving.
+    assert at.subheader[0].value == "Results: notebook_shipping · ML engineers 2"
+    assert at.text_input[0].value == "notebook_shipping · ML engineers 2"
+    downloaded = loads(downloads["notebook_shipping_ML_engineers_2.toml"].decode())
+    assert downloaded.name == "notebook_shipping · ML engineers 2"
+    assert "Changed from notebook_shipping: org.ml_engineers: 0 → 2." in downloaded.description
+    assert downloaded.replace(name=base.name, description=base.description) == edited
+    table = pd.read_csv(io.BytesIO(downloads["notebook_shipping_ML_engineers_2_replications.csv"]))
     assert table["replication"].tolist() == [0, 1, 2]
     assert table["models_shipped"].tolist() == expected.per_replication["models_shipped"].tolist()
     # A click on a download button reruns nothing away: the results stay on the page.
@@ -160,18 +173,19 @@ def test_hiring_plan_skills_and_capabilities_reach_the_simulation(downloads):
     at.number_input(key="horizon_days.notebook_shipping").set_value(360)
     edit_table(at, "hiring.notebook_shipping", added=[{"day": 60, "role": "ml_engineer", "count": 2}])
     edit_table(at, "skills.notebook_shipping", edited={"0": {"productionisation": 0.6}})
-    at.multiselect(key="in_place.notebook_shipping").select("model_registry")
+    edit_table(at, "capabilities.notebook_shipping", edited={"1": {"in_place": True}})  # the model registry
     at.button(key="run").click().run()
     assert not at.exception and not at.error
     base = load(SCENARIOS / "notebook_shipping.toml")
     expected = planner.edit(base, horizon_days=360, hiring=[{"day": 60, "role": "ml_engineer", "count": 2}],
                             skills={"data_scientist": {"productionisation": 0.6}}, in_place=["model_registry"])
-    assert loads(downloads["notebook_shipping.toml"].decode()) == expected
+    downloaded = loads(downloads["notebook_shipping_Horizon_days_360_Hiring_plan_2_hires_3_more.toml"].decode())
+    assert downloaded.replace(name=base.name, description=base.description) == expected
     assert expected.horizon_days == 360 and expected.org.hiring[0].count == 2
     assert expected.platform.capabilities.model_registry.built
     figures = replicate(expected, 2, 0).summary
-    assert metric(at, "Models shipped") == f"{figures.loc['models_shipped', 'mean']:,.1f}"
-    assert metric(at, "Models shipped") != f"{replicate(base, 2, 0).summary.loc['models_shipped', 'mean']:,.1f}"
+    assert metric(at, "Models shipped") == count(figures.loc["models_shipped", "mean"])
+    assert metric(at, "Models shipped") != count(replicate(base, 2, 0).summary.loc["models_shipped", "mean"])
     assert "2 hires planned" in " ".join(c.value for c in at.caption)
 
 
@@ -179,6 +193,45 @@ def test_an_invalid_edit_shows_the_schema_message_and_runs_nothing():
     # uber_scale hires on day 365; a 30-day horizon puts that hire after the end of the run.
     at = run(page(), scenario="uber_scale", replications=2, horizon_days=30)
     assert "org.hiring[0].day: 365 is not allowed; must be <= horizon_days (30)" in at.error[0].value
+    assert not at.metric
+
+
+def test_a_value_out_of_range_is_refused_in_the_page_and_the_old_results_go():
+    at = run(page(), replications=2)
+    assert [m.label for m in at.metric] == HEADLINE_LABELS
+    at.number_input(key="ml_engineers.notebook_shipping").set_value(-1)
+    at.number_input(key="horizon_days.notebook_shipping").set_value(100_000)
+    at.button(key="run").click().run()
+    assert not at.exception
+    assert at.error[0].value.splitlines() == [
+        "- ML engineers: -1 is not allowed; must be an integer >= 0 and <= 5000",
+        "- Horizon (days): 100000 is not allowed; must be a number >= 1 and <= 36500 (a limit that keeps one run from "
+        "hanging or exhausting memory)"]
+    assert not at.metric and not at.get("vega_lite_chart") and not at.get("download_button")  # nothing left over
+    assert "planner.result" not in at.session_state
+
+
+def test_a_team_of_nobody_runs_with_a_warning_that_says_what_is_odd():
+    at = run(page(), replications=2, data_scientists=0)
+    assert not at.error
+    assert at.warning[0].value.startswith("Nobody is in the organisation and nobody is hired")
+    assert metric(at, "Models shipped") == "0"
+
+
+def test_the_build_order_is_numbered_in_the_table_and_a_place_given_twice_is_refused():
+    at = page()
+    at.selectbox(key="scenario").set_value("fraud_drift").run()
+    at.slider(key="replications").set_value(2)
+    edit_table(at, "capabilities.fraud_drift", edited={"3": {"build_order": 1}, "1": {"build_order": 2},
+                                                        "4": {"build_order": None}})
+    at.button(key="run").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["planner.result"]["replications"].scenario.platform.build_order == ("monitoring",
+                                                                                               "model_registry")
+    edit_table(at, "capabilities.fraud_drift", edited={"3": {"build_order": 1}, "1": {"build_order": 1}})
+    at.button(key="run").click().run()
+    assert [e.value for e in at.error] == ["Build order: 1 is given to Model registry and Monitoring; give each "
+                                           "capability its own place"]
     assert not at.metric
 
 
@@ -201,7 +254,7 @@ def test_switching_scenario_marks_old_results_and_offers_the_new_name_for_saving
     # It serves its models, so serving cost joins the headline figures and the cost chart.
     expected = replicate(load(SCENARIOS / "platform_team.toml"), 2, 0).summary.loc["serving_cost_usd", "mean"]
     assert [m.label for m in at.metric] == [*HEADLINE_LABELS, "Serving cost"]
-    assert metric(at, "Serving cost") == planner.format_value(expected, "usd")
+    assert metric(at, "Serving cost") == formatting.usd(expected, compact=True)
     assert chart_data(at.get("vega_lite_chart")[3])["label"].tolist() == ["staff", "serving"]
     at.selectbox(key="scenario").set_value("notebook_shipping").run()
     assert [i.value for i in at.info] == ["The results below are for platform_team; press Run to simulate "
@@ -216,8 +269,8 @@ def test_switching_scenario_marks_old_results_and_offers_the_new_name_for_saving
 def test_compare_shows_paired_differences_on_common_random_numbers(downloads):
     at = run(page(), replications=2, ml_engineers=1)  # an edited scenario is offered for comparison
     assert at.multiselect(key="compare.scenarios").value == ["fifth_ds", "first_mle"]
-    (variant,) = [o for o in at.multiselect(key="compare.scenarios").options if o.startswith("notebook_shipping:")]
-    assert variant == "notebook_shipping: ml_engineers: 0 → 1"
+    (variant,) = [o for o in at.multiselect(key="compare.scenarios").options if o.startswith("notebook_shipping ·")]
+    assert variant == "notebook_shipping · ML engineers 1"
     at.multiselect(key="compare.scenarios").set_value(["notebook_shipping", variant])
     at.slider(key="compare.replications").set_value(3)
     at.number_input(key="compare.seed").set_value(4)
@@ -232,10 +285,10 @@ def test_compare_shows_paired_differences_on_common_random_numbers(downloads):
     assert list(side_by_side.columns) == ["notebook_shipping", variant]
     mean = a.summary.loc["models_shipped"]
     assert side_by_side.loc["Models shipped", "notebook_shipping"] == \
-        f"{mean['mean']:,.1f} ({mean['ci95_low']:,.1f} to {mean['ci95_high']:,.1f})"
+        f"{count(mean['mean'])} ({count(mean['ci95_low'])} to {count(mean['ci95_high'])})"
     cell = differences.loc["Median time to production", variant]
-    assert cell.startswith(f"{paired['mean']:,.1f} days ({paired['ci95_low']:,.1f} days to "
-                           f"{paired['ci95_high']:,.1f} days): ")
+    signed = [formatting.signed(paired[k], "days") for k in ("mean", "ci95_low", "ci95_high")]
+    assert cell.startswith(f"{signed[0]} ({signed[1]} to {signed[2]}): ")
     assert cell.endswith(planner.difference_verdict(paired["ci95_low"], paired["ci95_high"]))
     titles = chart_titles(at)
     assert "Paired difference from notebook_shipping (point: mean; line: 95% confidence interval)" in titles
@@ -252,7 +305,7 @@ def test_compare_needs_two_to_four_scenarios():
     at.multiselect(key="compare.scenarios").set_value(["first_mle"])
     at.button(key="compare.run").click().run()
     assert not at.exception
-    assert at.error[0].value == "scenarios: 1 picked; pick 2 to 4 scenarios to compare."
+    assert at.error[0].value == "Scenarios: 1 picked; pick 2 to 4 to compare"
     assert not at.get("vega_lite_chart")
 
 
@@ -280,8 +333,9 @@ def test_save_and_reopen_round_trip(tmp_path, downloads):
     assert at.selectbox(key="saved.run").value == run_id
     base = load(SCENARIOS / "notebook_shipping.toml")
     edited = base.replace(org=dataclasses.replace(base.org, ml_engineers=1))
-    assert loads(downloads[f"notebook_shipping_run{run_id}.toml"].decode()) == edited
-    per_replication = pd.read_csv(io.BytesIO(downloads[f"notebook_shipping_run{run_id}_replications.csv"]))
+    stem = f"notebook_shipping_ML_engineers_1_run{run_id}"
+    assert loads(downloads[f"{stem}.toml"].decode()).replace(name=base.name, description=base.description) == edited
+    per_replication = pd.read_csv(io.BytesIO(downloads[f"{stem}_replications.csv"]))
     assert per_replication["models_shipped"].tolist() == replicate(edited, 2, 5).per_replication[
         "models_shipped"].tolist()
 

@@ -8,6 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from mlorg import formatting
 from mlorg.monitoring.characteristics import Monitor, meets_budget, operating_point, sweep
 
 PAGE = Path(__file__).resolve().parents[1] / "app" / "views" / "monitoring_tuner.py"
@@ -36,7 +37,7 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def hours(value: float) -> str:
-    return f"{value:,.1f} h"
+    return formatting.lag(value, reason="")
 
 
 def test_defaults_show_the_psi_setting_against_the_quickest_detection_bound():
@@ -47,12 +48,16 @@ def test_defaults_show_the_psi_setting_against_the_quickest_detection_bound():
     assert metric(at, "Detection lag") == hours(expected.detection_lag_hours)
     assert metric(at, "Worst-case lag") == hours(expected.worst_case_lag_samples / monitor.traffic_per_hour)
     assert metric(at, "Quickest possible") == hours(expected.optimal_delay_samples / monitor.traffic_per_hour)
-    assert metric(at, "False alarms per month") == "< 0.001"  # PSI 0.1 on 5,000 samples: practically never
+    # PSI 0.1 on 5,000 samples: practically never, and said so rather than as 1e-100.
+    assert expected.false_alarms_per_month < 1e-6
+    assert metric(at, "False alarms per month") == "< 1e-6"
     figures = at.dataframe[0].value["value"]
-    assert figures["detection lag (samples)"] == f"{expected.detection_lag_samples:,.4g}"
+    assert figures["detection lag"] == formatting.lag(expected.detection_lag_samples, "sample")
+    assert figures["ARL₀ (samples between false alarms)"] == formatting.count(expected.arl0_samples)
+    assert len(figures["ARL₀ (samples between false alarms)"]) < 30  # never a hundred digits
     (chart,) = at.get("vega_lite_chart")
     assert json.loads(chart.proto.spec)["title"] == "Detection lag against false alarms, over thresholds"
-    assert "Within 1 false alarm(s) per month the quickest threshold is" in at.success[0].value
+    assert "Within 1 false alarm per month the quickest threshold is" in at.success[0].value
 
 
 def test_the_budget_threshold_is_the_librarys_and_one_click_applies_it():
@@ -65,7 +70,7 @@ def test_the_budget_threshold_is_the_librarys_and_one_click_applies_it():
     assert not at.exception
     assert at.number_input(key="monitor.threshold.mean").value == pytest.approx(best.threshold)
     assert metric(at, "Detection lag") == hours(best.detection_lag_hours)
-    assert metric(at, "False alarms per month") == f"{best.false_alarms_per_month:.3g}"
+    assert metric(at, "False alarms per month") == formatting.small(best.false_alarms_per_month)
     # A smaller budget asks for a stricter threshold.
     at.number_input(key="monitor.budget").set_value(0.1).run()
     stricter = meets_budget(sweep(monitor, PSI_SHIFT), 0.1)
@@ -96,9 +101,21 @@ def test_bad_settings_show_the_field_and_what_is_allowed():
     assert at.error[0].value == ("Window (samples): a cusum takes one window mean per check, so its windows must "
                                  "not overlap: window 5000 must be <= traffic × cadence = 2400 samples")
     at = page(detector="mean", **{"threshold.mean": 0.0})
-    assert at.error[0].value == "Threshold must be a finite number > 0, got 0.0"
+    assert at.error[0].value == "Threshold: 0 is not allowed; must be a number > 0 and <= 1,000,000"
     at = page(detector="mean", drift_size=0.0)
-    assert at.error[0].value == "Drift size: 0 is not allowed; must be > 0 and <= 100"
+    assert at.error[0].value == "Drift size: 0 is not allowed; must be a number > 0 and <= 100"
+
+
+def test_a_bad_value_after_good_ones_leaves_no_figure_of_the_old_setting():
+    at = page(detector="mean")
+    assert at.metric and at.get("vega_lite_chart")
+    at.number_input(key="monitor.window").set_value(0)
+    at.number_input(key="monitor.threshold.mean").set_value(-1.0).run()
+    assert not at.exception
+    assert at.error[0].value.splitlines() == [
+        "- Threshold: -1 is not allowed; must be a number > 0 and <= 1,000,000",
+        "- Window (samples): 0 is not allowed; must be an integer >= 1 and <= 10,000,000"]
+    assert not at.metric and not at.get("vega_lite_chart") and not at.success
 
 
 def test_measuring_on_the_pipeline_shows_both_sides_and_refuses_what_it_cannot_run(monkeypatch):
@@ -111,8 +128,8 @@ def test_measuring_on_the_pipeline_shows_both_sides_and_refuses_what_it_cannot_r
     at.button(key="monitor.measure").click()
     at.run(timeout=120)
     assert not at.exception and not at.error
-    assert metric(at, "Lag measured") == "1 days"
-    assert metric(at, "Lag predicted") == "1.0 days"
-    assert metric(at, "False alarms measured") == "0.00 / month"
+    assert metric(at, "Lag measured") == "1 day"
+    assert metric(at, "Lag predicted") == "1 day"
+    assert metric(at, "False alarms measured") == "0 / month"
     at = page(detector="ks")
     assert any("PSI on its features" in info.value for info in at.info)

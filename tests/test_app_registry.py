@@ -141,7 +141,9 @@ def test_without_a_registry_the_page_says_how_to_make_one_and_its_button_builds_
     # A bad number of days is refused before anything is written.
     at.number_input(key="registry.days").set_value(100)
     at.button[0].click().run()
-    assert at.error[0].value == "Days of transactions: 100 is not allowed; pipeline.causes[0] starts on day 120"
+    assert at.error[0].value == ("Days of transactions: 100 is not allowed; must be >= 121 and <= 730 for "
+                                 "fraud_drift: the last cause starts on day 120, and one day of serving follows it")
+    assert "at least 121" in at.number_input(key="registry.days").help  # the form says the minimum before
     assert not path.exists()
 
     real = mlorg.pipeline.run.run_pipeline

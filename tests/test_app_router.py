@@ -10,6 +10,7 @@ APP = Path(__file__).resolve().parents[1] / "app"
 
 
 def test_every_routed_page_exists_and_every_page_is_routed():
+    # A file directly in views/ is a page; what pages share lives in folders beside them (planner/, shared/ …).
     routed = set(re.findall(r'st\.Page\("(views/[\w.]+)"', (APP / "streamlit_app.py").read_text()))
     on_disk = {f"views/{p.name}" for p in (APP / "views").glob("*.py")}
     assert routed == on_disk and len(routed) == 6

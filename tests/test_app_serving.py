@@ -1,7 +1,6 @@
 """The "Serving and cost" page through Streamlit's AppTest: the figures it shows are the library's."""
 
 import json
-import math
 from pathlib import Path
 
 import pytest
@@ -9,9 +8,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import mlorg.serving.capacity
-from mlorg.cli import analytic_figures
+from mlorg import formatting
 from mlorg.scenario import Distribution
-from mlorg.serving.analytic import mgc_response_percentile
+from mlorg.serving.analytic import analytic_figures, mgc_response_percentile
 from mlorg.serving.capacity import HOURS_PER_MONTH, cheapest, load_instances
 from mlorg.serving.kernel import simulate_queue
 
@@ -56,19 +55,21 @@ def test_defaults_show_simulated_latency_beside_erlang_c_and_the_cheapest_fleet(
     c6g = load_instances()[0]  # the first instance type is the default: 4 replicas x 4 vCPUs = 16 servers
     simulated = simulate_queue(500.0, EXPONENTIAL_20MS, 16, REQUESTS, 0).summary()
     assert metric(at, "p99 (simulated)") == f"{simulated['p99_ms']:,.1f} ms"
-    assert metric(at, "Cost per month") == f"${4 * c6g.usd_per_hour * HOURS_PER_MONTH:,.0f}"
+    assert metric(at, "Cost per month") == formatting.usd(4 * c6g.usd_per_hour * HOURS_PER_MONTH)
     table = at.dataframe[0].value
     analytic = analytic_figures(500.0, EXPONENTIAL_20MS, 16)
-    assert table.loc["p99 (ms)", "simulated"] == pytest.approx(simulated["p99_ms"])
-    assert table.loc["p99 (ms)", "analytic"] == pytest.approx(analytic["p99_ms"])
-    assert table.loc["share of requests that wait", "analytic"] == pytest.approx(analytic["p_wait"])
+    assert table.loc["p99 (ms)", "simulated"] == formatting.number(simulated["p99_ms"], 4)
+    assert table.loc["p99 (ms)", "analytic"] == formatting.number(analytic["p99_ms"], 4)
+    assert table.loc["share of requests that wait", "analytic"] == formatting.share(analytic["p_wait"], 2)
     assert "M/M/c (Erlang C)" in " ".join(c.value for c in at.caption)
     best = cheapest(500.0, EXPONENTIAL_20MS, 100.0)
     assert at.success[0].value.startswith(f"**{best.replicas} × {best.instance}**: ${best.usd_per_hour:.3f}/hour")
     assert titles(at) == ["Latency percentiles", "Cheapest fleet per instance type", f"p99 against cost on {c6g.name}"]
     trade_off = at.dataframe[1].value
     assert trade_off["replicas"].tolist() == list(range(3, 10))  # 500/s x 20 ms = 10 busy servers: 3 replicas keep up
-    assert trade_off["meets SLO"].tolist() == (trade_off["p99_ms"] <= 100).tolist()
+    p99 = trade_off["p99 (ms)"].str.replace(",", "").astype(float)  # exact for exponential service: no ± shown
+    assert trade_off["meets SLO"].tolist() == (p99 <= 100).tolist()
+    assert "None" not in trade_off.to_string() and "nan" not in trade_off.to_string()
 
 
 def test_more_traffic_raises_latency_and_another_instance_changes_the_cost():
@@ -80,7 +81,7 @@ def test_more_traffic_raises_latency_and_another_instance_changes_the_cost():
     assert after > before
     assert "at 600 requests/s" in at.subheader[1].value
     at.selectbox(key="serving.instance").set_value("c5.2xlarge").run()  # 8 vCPUs at $0.34/hour
-    assert metric(at, "Cost per month") == f"${4 * 0.34 * HOURS_PER_MONTH:,.0f}"
+    assert metric(at, "Cost per month") == formatting.usd(4 * 0.34 * HOURS_PER_MONTH)
     assert any(c.value.startswith("32 servers (4 replicas × 8 requests at once)") for c in at.caption)
     assert titles(at)[-1] == "p99 against cost on c5.2xlarge"
 
@@ -90,17 +91,17 @@ def test_a_service_time_without_a_formula_shows_the_m_g_c_approximation(tmp_path
     prices = tmp_path / "instances.csv"
     prices.write_text("instance,vcpu,memory_gib,accelerator,usd_per_hour,source\n"
                       "small,4,8,,0.2,test\nlarge,8,16,,0.3,test\n")
-    monkeypatch.setattr(mlorg.serving.capacity, "INSTANCES_CSV", prices)
+    monkeypatch.setattr(mlorg.serving.instances, "INSTANCES_CSV", prices)
     at = page(dist="lognormal", service_cv=1.5, slo_p99_ms=200.0)  # the service alone has a p99 of 139 ms
     assert not at.error, at.error[0].value
     service = Distribution(dist="lognormal", mean=20.0, cv=1.5)
     table = at.dataframe[0].value
     assert list(table.columns) == ["simulated", "analytic", "M/G/c approximation"]
-    assert math.isnan(table.loc["p99 (ms)", "analytic"])  # no closed form for M/G/c
-    assert table.loc["p99 (ms)", "M/G/c approximation"] == pytest.approx(
-        mgc_response_percentile(0.5, service, 16, 0.99))
-    assert table.loc["p99 (ms)", "simulated"] == pytest.approx(
-        simulate_queue(500.0, service, 16, REQUESTS, 0).summary()["p99_ms"])
+    assert table.loc["p99 (ms)", "analytic"] == "—"  # no closed form for M/G/c
+    assert table.loc["p99 (ms)", "M/G/c approximation"] == formatting.number(
+        mgc_response_percentile(0.5, service, 16, 0.99), 4)
+    assert table.loc["p99 (ms)", "simulated"] == formatting.number(
+        simulate_queue(500.0, service, 16, REQUESTS, 0).summary()["p99_ms"], 4)
     best = cheapest(500.0, service, 200.0, load_instances(prices))
     assert at.success[0].value.startswith(f"**{best.replicas} × {best.instance}**")
 
@@ -116,10 +117,29 @@ def test_an_unstable_queue_is_refused_with_the_fewest_replicas_that_keep_up():
 
 def test_a_shaped_distribution_needs_spread_and_an_slo_below_the_service_time_cannot_be_met():
     at = page(dist="gamma", service_cv=0.0)
-    assert at.error[0].value.startswith("Coefficient of variation: 0 is not allowed for a gamma service time; must "
-                                        "be > 0")
+    assert at.error[0].value.startswith("Coefficient of variation (sd / mean): 0 is not allowed for a gamma service "
+                                        "time; must be > 0")
     assert not at.metric
     at = page(slo_p99_ms=50.0)  # exponential service of 20 ms alone has a p99 of 20 ln 100 = 92.1 ms
-    assert at.error[0].value == ("SLO: p99 latency: 50 ms cannot be met: the service time alone has a p99 of "
-                                 "92.1 ms, so no fleet meets it; must be > 92.1 ms (or make the service faster)")
+    assert at.error[0].value == ("SLO: p99 latency (ms): 50 ms cannot be planned: no fleet can meet the SLO: the "
+                                 "service time alone has a p99 of 92.1 ms; the SLO must be above it")
     assert metric(at, "p99 (simulated)").endswith("ms")  # the fleet's latency is still shown
+
+
+def test_a_value_out_of_range_is_refused_in_the_page_and_no_figure_stays():
+    at = page()
+    assert at.metric and at.get("vega_lite_chart")
+    at.number_input(key="serving.arrival_rps").set_value(-10.0)
+    at.number_input(key="serving.replicas").set_value(0).run()
+    assert not at.exception
+    assert at.error[0].value.splitlines() == [
+        "- Peak traffic (requests/s): -10 is not allowed; must be a number > 0 and <= 10,000,000",
+        "- Replicas: 0 is not allowed; must be an integer >= 1 and <= 100,000"]
+    assert not at.metric and not at.get("vega_lite_chart") and not at.dataframe and not at.success
+    # Allowed but odd: a fleet a thousand times what the load needs is run, with a warning that says so.
+    at.number_input(key="serving.arrival_rps").set_value(500.0)
+    at.number_input(key="serving.replicas").set_value(100_000).run()
+    assert not at.error
+    assert at.warning[0].value.startswith("100,000 replicas (400,000 servers) would run at 0.00% utilisation")
+    assert "3 replicas would keep up" in at.warning[0].value
+    assert at.warning[1].value.startswith("This fleet costs $")

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from mlorg import planner, sweeps
 from mlorg.scenario import load
+from views.planner.sweep_common import field_option
 
 pytestmark = pytest.mark.usefixtures("app_store")  # tests/conftest.py
 
@@ -27,9 +28,9 @@ def scenario():
 
 
 def tab(tab_name: str) -> AppTest:
-    """The page with ``tab_name``'s scenario set to notebook_shipping and 2 replications."""
+    """The page with notebook_shipping chosen on the Run tab (every tab works on it) and 2 replications."""
     at = AppTest.from_file(str(PAGE), default_timeout=30).run()
-    at.selectbox(key=f"{tab_name}.scenario").set_value(SCENARIO)
+    at.selectbox(key="scenario").set_value(SCENARIO).run()
     at.slider(key=f"{tab_name}.replications").set_value(2)
     return at.run()
 
@@ -37,8 +38,8 @@ def tab(tab_name: str) -> AppTest:
 def set_input(at: AppTest, tab_name: str, number: int, path: str, spec: str | None = None) -> None:
     """Pick (or type, as the browser sends a new option) a field for input ``number``, then its values."""
     box = at.selectbox(key=f"{tab_name}.path{number}.{SCENARIO}")
-    if path not in box.options:
-        box.options.append(path)
+    if field_option(path) not in box.options:  # the options as shown: label (path)
+        box.options.append(field_option(path))
     box.set_value(path).run()
     if spec is not None:
         at.text_input(key=f"{tab_name}.spec{number}.{SCENARIO}.{path}").set_value(spec)
@@ -73,14 +74,14 @@ def test_a_sweep_shows_the_librarys_cells_chart_and_every_run_as_csv(scenario, d
     summary = sweeps.summarise_cells(expected, ["ttp_days_p90"])
     assert list(shown["org.ml_engineers"]) == ["0", "1", "2"]
     assert list(shown["mean"]) == list(summary["mean"]) and list(shown["ci95_high"]) == list(summary["ci95_high"])
-    assert chart_titles(at) == ["P90 time to production by org.ml_engineers"]
+    assert chart_titles(at) == ["P90 time to production by ML engineers"]
     csv = pd.read_csv(io.BytesIO(downloads[f"{SCENARIO}_sweep.csv"]))
     pd.testing.assert_frame_equal(csv, pd.read_csv(io.StringIO(expected.to_csv(index=False))))
     # Every metric was measured: another one is shown without running again.
     at.selectbox(key="sweep.metric").set_value("models_shipped").run()
     shipped = sweeps.summarise_cells(expected, ["models_shipped"])
     assert list(table_with(at, "ci95_high")["mean"]) == list(shipped["mean"])
-    assert chart_titles(at) == ["Models shipped by org.ml_engineers"]
+    assert chart_titles(at) == ["Models shipped by ML engineers"]
 
 
 def test_two_inputs_one_typed_draw_lines_per_value_or_a_heatmap(scenario):
@@ -89,13 +90,12 @@ def test_two_inputs_one_typed_draw_lines_per_value_or_a_heatmap(scenario):
     set_input(at, "sweep", 2, "platform.capabilities.model_registry.built")
     assert at.text_input(key=f"sweep.spec2.{SCENARIO}.platform.capabilities.model_registry.built").value == \
         "false,true"
-    assert "platform.capabilities.model_registry.built: exists at day 0; now false; true/false." in \
-        [c.value for c in at.caption]
+    assert ("Model registry in place at day 0 (`platform.capabilities.model_registry.built`): exists at day 0; now "
+            "false; true/false.") in [c.value for c in at.caption]
     at.button(key="sweep.run").click().run()
     assert not at.exception and not at.error
     assert any(c.value.startswith("4 cells × 2 replications from seed 0.") for c in at.caption)
-    assert chart_titles(at) == ["P90 time to production by org.ml_engineers and "
-                                "platform.capabilities.model_registry.built"]
+    assert chart_titles(at) == ["P90 time to production by ML engineers and Model registry in place at day 0"]
     assert chart_marks(at) == ["area", "line"]
     at.radio(key="sweep.style").set_value("heatmap").run()
     assert chart_marks(at) == ["rect", "text"]
@@ -166,7 +166,7 @@ def test_sensitivity_ranks_the_picked_inputs_as_the_library_does(scenario, downl
         sweeps.numeric_inputs(scenario))
     at.multiselect(key=f"tornado.inputs.{SCENARIO}").set_value([])
     at.button(key="tornado.run").click().run()
-    assert [e.value for e in at.error] == ["inputs: none picked; pick at least one input to vary"]
+    assert [e.value for e in at.error] == ["Inputs to vary: none picked; pick at least one input to vary"]
     at.multiselect(key=f"tornado.inputs.{SCENARIO}").set_value(inputs)
     at.slider(key="tornado.spread").set_value(30)
     at.button(key="tornado.run").click().run()
@@ -213,8 +213,26 @@ def test_goal_seek_says_when_no_cell_meets_the_target_and_refuses_a_bad_target(s
     assert "Closest: org.ml_engineers = " in at.warning[0].value
     at.text_input(key="goal.target").set_value("p90<30")
     at.button(key="goal.run").click().run()
-    assert [e.value for e in at.error] == ["target: 'p90' is not allowed; must be a run metric such as ttp_days_p90 "
-                                           "or total_cost_usd (the README's metrics table lists them all)"]
+    assert [e.value for e in at.error] == ["target: 'p90' is not allowed; must be the name of a run metric, such as "
+                                           "ttp_days_p90 or total_cost_usd"]
+    assert not at.warning  # the last goal seek's verdict went with its inputs
+
+
+def test_the_tabs_work_on_the_run_tabs_scenario_and_say_which():
+    at = AppTest.from_file(str(PAGE), default_timeout=30).run()
+    at.selectbox(key="scenario").set_value("first_mle").run()
+    for name in ("sweep", "tornado", "goal"):
+        assert "Scenario: **first_mle**, as chosen (and edited) on the Run tab; change it there." in \
+            [c.value for c in at.caption]
+        assert at.selectbox(key=f"{name}.path1.first_mle" if name != "tornado" else "tornado.metric")
+    # An edited run on the Run tab is what they sweep, under the name that says what changed.
+    at.number_input(key="ml_engineers.first_mle").set_value(3)
+    at.slider(key="replications").set_value(2)
+    at.button(key="run").click().run()
+    assert "Scenario: **first_mle · ML engineers 3**, as chosen (and edited) on the Run tab; change it there." in \
+        [c.value for c in at.caption]
+    assert at.selectbox(key="sweep.path1.first_mle · ML engineers 3").value == "org.ml_engineers"
+    assert "now 3" in next(c.value for c in at.caption if c.value.startswith("ML engineers (`org.ml_engineers`)"))
 
 
 # ------------------------------------------------------------------------------------ planner helpers

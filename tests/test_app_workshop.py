@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mlorg import workshop
+from mlorg.pipeline import scale
 from mlorg.scenario import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,8 +79,8 @@ def chart_rows(at: AppTest, index: int) -> int:
 
 def computed(cache: Path) -> tuple[workshop.Run, workshop.Evidence, workshop.Run, object]:
     """The story's results as the library has them (read back from the cache the page filled)."""
-    before = workshop.at_scale(load(ROOT / "scenarios" / "fraud_drift.toml"), "small")
-    after = workshop.at_scale(load(ROOT / "scenarios" / "fraud_drift_full.toml"), "small")
+    before = scale.at_scale(load(ROOT / "scenarios" / "fraud_drift.toml"), "small")
+    after = scale.at_scale(load(ROOT / "scenarios" / "fraud_drift_full.toml"), "small")
     shared = workshop.Workshop(cache)
     jobs = [shared.submit("run", before, 0), shared.submit("evidence", before, 0), shared.submit("run", after, 0)]
     assert all(job.wait(300) and job.error is None for job in jobs)
@@ -196,3 +197,13 @@ def test_a_failed_computation_shows_its_message_not_a_stack_trace(cache, monkeyp
     assert at.error[0].value == ("The computation of fraud_drift failed: days: 20 is not allowed; must be more than "
                                  "train_days + holdout_days (44). Start over to try again.")
     assert not at.metric
+
+
+def test_a_bad_seed_is_refused_in_the_page_and_the_story_is_not_drawn(cache, story):
+    at = walk(page(), "next_deployed")  # the story fixture has computed the runs: this walk reads them
+    assert at.metric  # the story so far
+    at.number_input(key="workshop_seed").set_value(-1).run()
+    assert not at.exception
+    assert at.error[0].value == "Seed: -1 is not allowed; must be an integer >= 0 and <= 4,294,967,295"
+    assert not at.metric and not at.get("vega_lite_chart")
+    assert [b.key for b in at.button] == ["start_over"]  # no step of the story until the seed is one

@@ -28,6 +28,7 @@ PAGES = {"": "mlorg: plan an ML organisation", "staffing_planner": "Staffing pla
 NAVIGATION = ["Overview", "Staffing planner", "Serving and cost", "Monitoring tuner", "Registry",
               "Fraud-drift workshop"]
 WIDTH = 1400
+WIDTHS = (WIDTH, 1000)  # the app's usual width, and a narrow laptop's
 
 _server: list[AppServer] = []  # the session's server, shared by every module that asks for it
 
@@ -107,18 +108,23 @@ def number(page, label: str) -> float:
     return float(page.get_by_label(label, exact=True).input_value().replace(",", ""))
 
 
-def screenshot(page, name: str) -> Path:
-    """The whole page, however long: the viewport is stretched to the page's height for the shot."""
+def screenshot(page, name: str) -> list[Path]:
+    """The whole page, however long, at the app's usual width and at a narrow one (charts, legends and tables must
+    fit both): the viewport is stretched to the page's height for each shot."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    height = page.evaluate("""() => Math.max(document.body.scrollHeight,
-        ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]')]
-            .map(e => e.scrollHeight))""")
-    page.set_viewport_size({"width": WIDTH, "height": min(max(int(height), 1000), 12_000)})
-    page.wait_for_timeout(300)  # charts redraw for the new size
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
+    paths = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(300)  # the layout and the charts redraw for the new width
+        height = page.evaluate("""() => Math.max(document.body.scrollHeight,
+            ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]')]
+                .map(e => e.scrollHeight))""")
+        page.set_viewport_size({"width": width, "height": min(max(int(height), 1000), 12_000)})
+        page.wait_for_timeout(500)
+        paths.append(SCREENSHOTS / f"{name}_{width}.png")
+        page.screenshot(path=str(paths[-1]))
     page.set_viewport_size({"width": WIDTH, "height": 1000})
-    return path
+    return paths
 
 
 def test_the_overview_offers_every_scenario_and_the_navigation_lists_every_page(page, app_server):
@@ -155,6 +161,28 @@ def test_a_staffing_comparison_shows_and_downloads_the_librarys_figures(page, ap
     screenshot(page, "staffing_planner")
 
 
+def test_a_run_shows_its_figures_and_every_capability_of_the_scenario(page, app_server):
+    from mlorg import formatting, planner
+    from mlorg.results import replicate
+
+    open_app(page, app_server, "staffing_planner")
+    page.get_by_label("Scenario").first.click()
+    page.get_by_role("option", name="platform_team", exact=True).click()
+    settle(page)
+    replications = page.get_by_role("slider", name="Replications").first
+    replications.press("Home")  # the fewest: 2
+    press(page, "Run", "Results: platform_team")
+    scenarios, _ = planner.load_folder(planner.scenario_folder())
+    expected = replicate(scenarios["platform_team"], 2, 0).summary
+    shown = metrics(page, "Median time to production", "Serving cost")
+    assert shown["Median time to production"] == formatting.days(expected.loc["ttp_days_median", "mean"])
+    assert shown["Serving cost"] == formatting.usd(expected.loc["serving_cost_usd", "mean"], compact=True)
+    for label in ("Feature pipelines", "Model registry", "Serving layer", "Monitoring", "Incident process"):
+        # The capabilities table lists all five (the grid draws on a canvas; its cells are for screen readers).
+        assert page.get_by_role("gridcell", name=label, exact=True, include_hidden=True).count() == 1
+    screenshot(page, "staffing_planner_run")
+
+
 def test_serving_and_cost_shows_a_utilisation_that_matches_the_load(page, app_server):
     open_app(page, app_server, "serving_cost")
     rps, service_ms = number(page, "Peak traffic (requests/s)"), number(page, "Mean service time (ms)")
@@ -168,6 +196,7 @@ def test_serving_and_cost_shows_a_utilisation_that_matches_the_load(page, app_se
 
 
 def test_the_monitoring_tuner_shows_the_lag_the_library_predicts(page, app_server):
+    from mlorg import formatting
     from mlorg.monitoring.characteristics import Monitor, default_threshold, operating_point, shift_from_psi
 
     open_app(page, app_server, "monitoring_tuner")
@@ -177,7 +206,7 @@ def test_the_monitoring_tuner_shows_the_lag_the_library_predicts(page, app_serve
     monitor = Monitor(detector="psi", threshold=default_threshold("psi"), window=int(window), cadence_hours=cadence,
                       traffic_per_hour=window / cadence, bins=int(number(page, "Bins")))
     point = operating_point(monitor, shift_from_psi(size))  # the page's default drift is given as a PSI
-    assert metrics(page, "Detection lag")["Detection lag"] == f"{point.detection_lag_hours:,.1f} h"
+    assert metrics(page, "Detection lag")["Detection lag"] == formatting.lag(point.detection_lag_hours, reason="")
     screenshot(page, "monitoring_tuner")
 
 

@@ -1,8 +1,6 @@
 """Charts: band numbers against hand computation, and each chart's encodings and data rows."""
 
-import ast
 import math
-from pathlib import Path
 
 import altair as alt
 import numpy as np
@@ -173,12 +171,3 @@ def test_time_use_stacks_activity_shares_per_role():
     assert [(r["role_label"], r["activity"]) for r in data] == [("data scientists", "research"),
                                                                ("data scientists", "toil")]
     assert [r["share"] for r in data] == pytest.approx([0.8, 0.2])
-
-
-def test_charts_module_does_not_import_streamlit():
-    tree = ast.parse(Path(charts.__file__).read_text(encoding="utf-8"))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                 and node.module}
-    assert imported == {"__future__", "altair", "collections", "math", "numpy", "pandas", "scipy"}

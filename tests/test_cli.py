@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlorg import cli, results
-from mlorg.results import METRIC_DOCS, TIME_ACTIVITIES
+from mlorg.metric_table import METRIC_DOCS, TIME_ACTIVITIES
 from mlorg.scenario import GUARD, ROLES
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"

@@ -17,14 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mlorg.pipeline.contracts import DEFAULT_CONTRACT, ContractError, check_contract
 from mlorg.pipeline.features import (
-    DEFAULT_CONTRACT,
     DEFAULT_FEATURE_SET,
     FEATURES,
-    ContractError,
     FeatureSet,
     OnlineFeatures,
-    check_contract,
     offline_features,
     parity,
     replay_online,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlorg.cli import main
-from mlorg.monitoring.characteristics import siegmund_arl
+from mlorg.monitoring.sequential import siegmund_arl
 from mlorg.scenario import DRIFT_CAUSES
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -77,13 +77,13 @@ def test_monitor_text_names_the_quickest_detection_reference(capsys):
                        "--drift-size", "0.3", "--sweep")
     assert code == 0
     assert "optimal CUSUM delay at the same ARL0" in out and "ln(ARL0) / KL" in out
-    assert "within 1 false alarm(s) per month: threshold" in out
+    assert "within 1 false alarm per month: threshold" in out
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--detector", "nope"], "argument --detector: invalid choice: 'nope'"),
     (["--detector", "psi", "--window", "0", "--cadence-hours", "1", "--drift-size", "1"],
-     "argument --window: 0 is not allowed; must be >= 1"),
+     "argument --window: 0 is not allowed; must be an integer >= 1"),
 ])
 def test_monitor_refuses_bad_options(capsys, argv, message):
     with pytest.raises(SystemExit) as info:

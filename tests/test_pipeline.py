@@ -23,10 +23,11 @@ SHIFT_DAY = 70
 
 
 def small(name: str = "fraud_drift_full", *causes: PipelineCause):
-    """The workshop's pipeline at a test's scale: 100 days of 1,500 transactions after 60 days of history."""
+    """The workshop's pipeline at a test's scale: 107 days of 1,500 transactions after 60 days of history (107: the
+    shift on day 70, then the recall monitor's 7-day window of labels that arrive 30 days late)."""
     scenario = load(SCENARIOS / f"{name}.toml")
     causes = causes or (PipelineCause(kind="fraud_pattern_shift", start_day=SHIFT_DAY, size=0.8),)
-    pipeline = dataclasses.replace(scenario.pipeline, days=100, transactions_per_day=1500, cards=8000,
+    pipeline = dataclasses.replace(scenario.pipeline, days=107, transactions_per_day=1500, cards=8000,
                                    history_days=60, train_days=40, holdout_days=14, scorer_sample_per_day=10,
                                    causes=causes)
     return scenario.replace(pipeline=pipeline)
@@ -143,7 +144,7 @@ def test_cli_runs_the_pipeline_and_answers_from_its_registry(tmp_path, capsys):
     scenario_file = tmp_path / "small.toml"
     scenario_file.write_text(
         f'extends = "{SCENARIOS / "fraud_drift_full.toml"}"\n'
-        "[pipeline]\ndays = 80\ntransactions_per_day = 1000\ncards = 5000\nhistory_days = 20\ntrain_days = 35\n"
+        "[pipeline]\ndays = 86\ntransactions_per_day = 1000\ncards = 5000\nhistory_days = 20\ntrain_days = 35\n"
         "holdout_days = 14\nscorer_sample_per_day = 5\ncauses = []\n")
     db = tmp_path / "run.duckdb"
     assert main(["pipeline", "run", str(scenario_file), "--db", str(db), "--json"]) == 0
@@ -167,7 +168,9 @@ def test_cli_runs_the_pipeline_and_answers_from_its_registry(tmp_path, capsys):
     assert main(["registry", "history", "--db", str(tmp_path / "missing.duckdb")]) == 2
     assert "no such registry" in capsys.readouterr().err
     assert main(["pipeline", "run", str(scenario_file), "--db", str(db), "--days", "40"]) == 2
-    assert "must be more than train_days + holdout_days" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--days: 40 is not allowed; must be >= 86" in err
+    assert "goes live on day 49" in err and "the recall monitor's 7-day window of labels" in err
 
 
 def test_same_seed_same_pipeline(folder):

@@ -116,10 +116,21 @@ def test_describe_changes_lists_fields_in_schema_order(notebook):
     changes = planner.describe_changes(notebook, edited)
     assert changes == ["horizon_days: 730 → 365", "org.ml_engineers: 0 → 1",
                        "org.hiring: [] → [{day 30, role ml_engineer, count 2}]"]
-    assert planner.variant_label(edited, changes).startswith("notebook_shipping: horizon_days: 730 → 365; "
-                                                             "ml_engineers: 0 → 1;")
-    assert len(planner.variant_label(edited, changes, limit=40)) == 40
-    assert planner.variant_label(notebook, []) == "notebook_shipping"
+    assert planner.change_summary(notebook, edited) == ["Horizon (days) 365", "ML engineers 1",
+                                                        "Hiring plan: 2 hires"]
+
+
+def test_a_variant_is_named_for_what_changed_and_says_so_in_its_description(notebook):
+    edited = planner.name_variant(notebook, planner.edit(notebook, headcount={"ml_engineers": 2}))
+    assert edited.name == "notebook_shipping · ML engineers 2"
+    assert edited.description.endswith("Changed from notebook_shipping: org.ml_engineers: 0 → 2.")
+    assert planner.describe_changes(notebook, edited) == ["org.ml_engineers: 0 → 2"]  # not its new name
+    assert planner.name_variant(notebook, notebook) == notebook  # nothing changed: the scenario as it is
+    many = planner.edit(notebook, headcount={"ml_engineers": 2, "data_scientists": 7, "platform_engineers": 3},
+                        horizon_days=365, in_place=["serving", "model_registry"])
+    name = planner.name_variant(notebook, many).name
+    assert len(name) <= planner.edits.MAX_NAME and name.endswith(" more")
+    assert name.startswith("notebook_shipping · Horizon (days) 365, Data scientists 7")
 
 
 def test_comparison_table_has_paired_differences_from_the_baseline():
@@ -148,12 +159,8 @@ def test_difference_verdict_and_formats():
     assert planner.difference_verdict(-2.0, -0.1) == "lower"
     assert planner.difference_verdict(-1.0, 1.0) == "no clear difference"
     assert planner.difference_verdict(math.nan, math.nan) == "no interval"
-    assert planner.format_value(1_520_000, "usd") == "$1.52M"
-    assert planner.format_value(-40_000, "usd") == "-$40,000"
-    assert planner.format_value(12.345, "days") == "12.3 days"
-    assert planner.format_value(0.25, "share") == "25.0%"
-    assert planner.format_value(math.nan, "count") == "—"
     row = {"mean": 5.0, "ci95_low": 4.0, "ci95_high": 6.0, "n": 2}
-    assert planner.interval_text(row, "count", 3) == "95% CI 4.0 to 6.0 (over 2 of 3 replications)"
+    assert planner.interval_text(row, "count", 3) == "95% CI 4 to 6 (over 2 of 3 replications)"
+    assert planner.interval_text(row, "days", 2) == "95% CI 4 days to 6 days"
     assert planner.interval_text({**row, "n": 0}, "count", 3) == "not defined in any replication"
     assert planner.file_stem("my scenario/1") == "my_scenario_1"

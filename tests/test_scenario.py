@@ -359,7 +359,7 @@ def test_to_toml_round_trips_a_hiring_plan_and_awkward_text():
                                            Hire(day=180.5, role="platform_engineer", count=1))),
     ).replace(platform=dataclasses.replace(Scenario().platform, build_order=("serving", "monitoring")))
     text = to_toml(scenario)
-    assert "[[org.hiring]]" in text
+    assert 'role = "ml_engineer"' in text and 'role = "platform_engineer"' in text
     assert loads(text) == scenario
 
 

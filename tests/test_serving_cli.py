@@ -82,5 +82,17 @@ def test_plan_json_gives_the_cheapest_option_and_the_tradeoff(capsys):
 def test_plan_says_when_no_fleet_can_meet_the_slo(capsys):
     code, out, err = run(capsys, "serving", "plan", "--peak-rps", "500", "--service-ms", "20", "--slo-p99-ms", "50")
     assert (code, out) == (2, "")
-    assert err == (f"mlorg: error: no configuration meets p99 <= 50 ms: the service time alone has a p99 of "
-                   f"{20 * math.log(100):.3g} ms\n")
+    assert err == (f"mlorg: error: --slo-p99-ms: 50 ms cannot be planned: no fleet can meet the SLO: the service "
+                   f"time alone has a p99 of {20 * math.log(100):.4g} ms; the SLO must be above it\n")
+
+
+def test_plan_meets_an_slo_just_above_the_service_times_own_p99(capsys):
+    """The case a user met: lognormal 10 ms, cv 1.5 (exact p99 69.33 ms) and an SLO of 69.6 ms was refused with
+    "the service time alone has a p99 of 69.3 ms", its own numbers contradicting it. Five replicas meet it."""
+    code, out, err = run(capsys, "serving", "plan", "--peak-rps", "1300", "--service-ms", "10", "--dist", "lognormal",
+                         "--service-cv", "1.5", "--slo-p99-ms", "69.6", "--json")
+    assert (code, err) == (0, "")
+    best = json.loads(out)["cheapest"]
+    assert best["replicas"] == 5
+    assert best["p99_confirmed_ms"] + 3 * best["p99_confirmed_se_ms"] > 69.33  # never below the service's own p99
+    assert best["p99_confirmed_ms"] <= 69.6 + 3 * best["p99_confirmed_se_ms"]

@@ -13,8 +13,8 @@ import pytest
 from mlorg.results import compare, replicate, simulate
 from mlorg.rng import Streams
 from mlorg.scenario import load
-from mlorg.serving.capacity import load_instances
 from mlorg.serving.fleet import RealtimePolicy, SloTable, realtime_totals
+from mlorg.serving.instances import load_instances
 from mlorg.serving.traffic import hourly_profile
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

@@ -60,20 +60,34 @@ def test_round_trip_of_a_scenario_with_a_hiring_plan(store, reps_with_hiring):
 
 
 def test_ids_increase_and_list_is_newest_first(store, reps, reps_with_hiring):
-    ids = [store.save(reps, label="a"), store.save(reps_with_hiring, label="b"), store.save(reps, label="c")]
+    other_seed = replicate(reps.scenario, 3, seed=6, keep_runs=False)
+    ids = [store.save(reps, label="a"), store.save(reps_with_hiring, label="b"), store.save(other_seed, label="c")]
     assert ids == sorted(ids) and len(set(ids)) == 3
     listed = store.list()
     assert listed["run_id"].tolist() == ids[::-1]
     assert listed["label"].tolist() == ["c", "b", "a"]
     assert listed["scenario_name"].tolist() == ["first_mle", "notebook_shipping", "first_mle"]
-    assert listed["seed"].tolist() == [5, 9, 5]
+    assert listed["seed"].tolist() == [6, 9, 5]
     assert listed["replications"].tolist() == [3, 2, 3]
     assert listed["horizon_days"].tolist() == [90.0, 60.0, 90.0]
-    assert listed["models_shipped"].iloc[0] == reps.summary.loc["models_shipped", "mean"]
+    assert listed["models_shipped"].iloc[-1] == reps.summary.loc["models_shipped", "mean"]
     # Loading one run returns that run's figures, not another's.
     middle = store.load(ids[1])
     assert (middle.label, middle.seed) == ("b", 9)
     pd.testing.assert_frame_equal(middle.per_replication, reps_with_hiring.per_replication)
+
+
+def test_an_identical_run_is_saved_once(store, reps, reps_with_hiring):
+    assert store.find(reps) is None  # no file yet: nothing is created by asking
+    assert not store.path.exists()
+    first = store.save(reps, label="first")
+    assert store.find(reps) == first and store.find(reps_with_hiring) is None
+    # The same scenario, seed and replications give the same figures: saving again keeps the one row.
+    assert store.save(reps, label="again") == first
+    assert store.list()["run_id"].tolist() == [first]
+    assert store.load(first).label == "first"
+    # Another seed is another run.
+    assert store.save(replicate(reps.scenario, 3, seed=6, keep_runs=False)) != first
 
 
 def test_an_empty_store_lists_nothing(store):

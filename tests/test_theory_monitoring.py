@@ -27,6 +27,7 @@ import pytest
 from scipy import special
 
 from mlorg.monitoring import characteristics as ch
+from mlorg.monitoring import sequential
 from mlorg.monitoring.detectors import (
     Cusum,
     LabelDelayedPerformance,
@@ -118,16 +119,16 @@ def test_jensen_shannon_null_rate_matches_psi_null_at_eight_d_squared(threshold)
 def test_cusum_markov_chain_arl_agrees_with_siegmund(h, mean):
     """The Brook–Evans chain ARL and Siegmund's approximation of an upper CUSUM (k = 0.5) agree within 10%
     (both are approximations of the same quantity; they differ by at most about 2% over this grid)."""
-    chain, siegmund = ch._cusum_arl(0.5, h, mean), ch.siegmund_arl(0.5, h, mean)
+    chain, siegmund = sequential.cusum_arl(0.5, h, mean), sequential.siegmund_arl(0.5, h, mean)
     assert chain == pytest.approx(siegmund, rel=0.10), f"h={h}, mean={mean}: chain {chain:.2f}, Siegmund {siegmund:.2f}"
 
 
 def test_cusum_arl_reference_values():
     """k = 0.5, h = 5: the chain gives ≈ 930 in control and ≈ 10.4 at a 1σ shift; Siegmund 938 and 10.3."""
-    assert ch._cusum_arl(0.5, 5.0, 0.0) == pytest.approx(930, rel=0.01)
-    assert ch._cusum_arl(0.5, 5.0, 1.0) == pytest.approx(10.4, rel=0.01)
-    assert ch.siegmund_arl(0.5, 5.0, 0.0) == pytest.approx(938, rel=0.005)
-    assert ch.siegmund_arl(0.5, 5.0, 1.0) == pytest.approx(10.34, rel=0.005)
+    assert sequential.cusum_arl(0.5, 5.0, 0.0) == pytest.approx(930, rel=0.01)
+    assert sequential.cusum_arl(0.5, 5.0, 1.0) == pytest.approx(10.4, rel=0.01)
+    assert sequential.siegmund_arl(0.5, 5.0, 0.0) == pytest.approx(938, rel=0.005)
+    assert sequential.siegmund_arl(0.5, 5.0, 1.0) == pytest.approx(10.34, rel=0.005)
 
 
 @pytest.mark.parametrize(("mean", "observations"), [(0.0, 400_000), (0.5, 100_000)])
@@ -137,9 +138,9 @@ def test_measured_cusum_run_lengths_match_siegmund_at_h4(mean, observations):
     errors about 2.9% and 1.3%; tolerance 10%."""
     alarms = Cusum(k=0.5, h=4.0).run(np.random.default_rng(102).normal(mean, size=observations))
     lengths = np.diff(np.concatenate([[-1], alarms]))
-    expected = ch.siegmund_arl(0.5, 4.0, mean)
+    expected = sequential.siegmund_arl(0.5, 4.0, mean)
     assert lengths.mean() == pytest.approx(expected, rel=0.10), f"{lengths.size} runs, mean {lengths.mean():.2f}"
-    assert lengths.mean() == pytest.approx(ch._cusum_arl(0.5, 4.0, mean), rel=0.10)
+    assert lengths.mean() == pytest.approx(sequential.cusum_arl(0.5, 4.0, mean), rel=0.10)
 
 
 # ----------------------------------------------------------------------- 3. predicted against measured
@@ -488,13 +489,13 @@ def test_no_detector_beats_the_quickest_detection_bound(detector):
     measured = measure(detector)
     shift = monitor_for(detector)[1]
     arl0 = CADENCE * TRAFFIC / measured.false_alarm  # samples between false alarms
-    optimal = ch.quickest_detection(shift, arl0).delay_samples
+    optimal = sequential.quickest_detection(shift, arl0).delay_samples
     assert measured.worst_hours * TRAFFIC >= optimal * (1 - BOUND_ALLOWANCE), (measured, optimal)
 
 
 def test_quickest_detection_reference_values():
     """A 1σ shift at ARL₀ = 938: the tuned CUSUM has h ≈ 5 and delay ≈ 10.3 samples (Siegmund)."""
-    best = ch.quickest_detection(1.0, 938)
+    best = sequential.quickest_detection(1.0, 938)
     assert best.h == pytest.approx(5.0, abs=0.01)
     assert best.delay_samples == pytest.approx(10.34, rel=0.005)
     assert best.lorden_approx_samples == pytest.approx(math.log(938) / 0.5)
@@ -505,7 +506,7 @@ def test_lorden_formula_exceeds_the_tuned_cusum_but_their_ratio_tends_to_one():
     ratio 1.32) but the ratio falls towards 1 as ARL₀ grows (1.07 at 10¹², 1.03 at 10³⁰). For a 1σ shift
     Siegmund's formulas give b ≈ ln(ARL₀/2), delay ≈ 2(b − 1), so the gap tends to 2(1 + ln 2) ≈ 3.39."""
     arl0s = [1e3, 1e4, 1e6, 1e12, 1e30]
-    points = [ch.quickest_detection(1.0, a) for a in arl0s]
+    points = [sequential.quickest_detection(1.0, a) for a in arl0s]
     ratios = [p.lorden_approx_samples / p.delay_samples for p in points]
     assert all(r > 1 for r in ratios)
     assert all(a > b for a, b in zip(ratios, ratios[1:], strict=False))
@@ -603,8 +604,8 @@ def test_varied_label_delays_detect_sooner_on_average_but_not_at_once():
 
 def test_quickest_detection_of_a_small_shift_at_a_huge_arl0_does_not_overflow():
     """A 0.1σ shift at ARL₀ 1e250 needs h beyond where e^{2kb} fits a float; the bound is still found."""
-    best = ch.quickest_detection(0.1, 1e250)
+    best = sequential.quickest_detection(0.1, 1e250)
     assert math.isfinite(best.h) and best.delay_samples > 0
-    assert ch.siegmund_arl(0.05, 10_000.0, 0.0) == math.inf
+    assert sequential.siegmund_arl(0.05, 10_000.0, 0.0) == math.inf
     monitor = ch.Monitor("psi", 0.1996, 5000, 24.0, 5000 / 24)
     assert math.isfinite(ch.operating_point(monitor, 0.1).false_alarms_per_month)

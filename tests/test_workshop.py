@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from mlorg import workshop
+from mlorg.pipeline import scale
 from mlorg.scenario import load, validate
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -36,12 +37,13 @@ def make_run(losses=(100.0, 300.0, 50.0), *, seed: int = 0, alerts=(), actions=(
 
 def test_small_scale_keeps_each_cause_at_the_same_point_of_the_live_period():
     full = load(SCENARIOS / "fraud_drift.toml")
-    small = workshop.at_scale(full, "small")
-    assert workshop.at_scale(full, "full") is full
-    # Shipped: live from day 88 to 180, the shift on day 120 (32 of 92 live days); small: live from 44 to 90.
-    assert (workshop.deploy_day(full), full.pipeline.causes[0].start_day) == (88, 120)
-    assert workshop.deploy_day(small) == 44 and small.pipeline.days == 90
-    assert small.pipeline.causes[0].start_day == 44 + 16
+    small = scale.at_scale(full, "small")
+    assert scale.at_scale(full, "full") is full
+    # Shipped: live from day 88 to 180, the shift on day 120 (32 of 92 live days); small: live from 44 to 105, the
+    # shift 32/92 of the way through: day 44 + 21.
+    assert (scale.deploy_day(full), full.pipeline.causes[0].start_day) == (88, 120)
+    assert scale.deploy_day(small) == 44 and small.pipeline.days == 105
+    assert small.pipeline.causes[0].start_day == 44 + 21
     assert small.pipeline.causes[0].size == full.pipeline.causes[0].size
     assert small.pipeline.transactions_per_day * (small.pipeline.days + small.pipeline.history_days) < 0.15 * (
         full.pipeline.transactions_per_day * (full.pipeline.days + full.pipeline.history_days))
@@ -50,7 +52,7 @@ def test_small_scale_keeps_each_cause_at_the_same_point_of_the_live_period():
 
 def test_an_unknown_scale_is_refused_with_the_allowed_ones():
     with pytest.raises(ValueError, match=r"scale: 'huge' is not allowed; must be one of full, small"):
-        workshop.at_scale(load(SCENARIOS / "fraud_drift.toml"), "huge")
+        scale.at_scale(load(SCENARIOS / "fraud_drift.toml"), "huge")
 
 
 # ------------------------------------------------------------------------------------- shared computations

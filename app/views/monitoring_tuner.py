@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from mlorg import charts
+from mlorg import charts, formatting, inputs
 from mlorg.monitoring.characteristics import (
     DETECTORS,
     SEQUENTIAL_DETECTORS,
@@ -26,6 +26,7 @@ from mlorg.monitoring.characteristics import (
 )
 from mlorg.pipeline.data import EXAMPLE_CAUSES
 from mlorg.scenario import load
+from views.shared import forms
 
 DETECTOR_LABELS = {
     "psi": "PSI (population stability index)",
@@ -98,7 +99,7 @@ def use_threshold(detector: str, threshold: float) -> None:
     st.session_state[f"monitor.threshold.{detector}"] = threshold
 
 
-def inputs() -> dict:
+def form_inputs() -> dict:
     left, middle, right = st.columns(3)
     with left:
         st.markdown("**Detector**")
@@ -107,95 +108,87 @@ def inputs() -> dict:
         # state rather than value=, since the budget's "Use threshold" button writes the same key.
         key = f"monitor.threshold.{detector}"
         st.session_state.setdefault(key, default_threshold(detector))
-        threshold = st.number_input("Threshold", min_value=0.0, format="%g", key=key,
-                                    help=THRESHOLD_MEANING[detector])
-        bins = st.number_input("Bins", min_value=2, max_value=1000, value=10, step=1, key="monitor.bins",
-                               disabled=detector not in BINNED, help="PSI and Jensen–Shannon: the reference's "
-                               "quantile bins (10: deciles)")
+        threshold = forms.number("threshold", key=key, help_text=THRESHOLD_MEANING[detector])
+        bins = forms.number("bins", key="monitor.bins", value=10, disabled=detector not in BINNED)
     with middle:
         st.markdown("**Checks and traffic**")
-        window = st.number_input("Window (samples)", min_value=1, max_value=10_000_000, value=5000, step=100,
-                                 key="monitor.window", help="samples compared with the reference at each check")
-        cadence = st.number_input("Check every (hours)", min_value=0.001, max_value=8760.0, value=24.0, step=1.0,
-                                  key="monitor.cadence_hours")
-        traffic = st.number_input("Traffic (samples/hour)", min_value=0.001, max_value=1e9, value=None, step=100.0,
-                                  key="monitor.traffic_per_hour", placeholder="window ÷ cadence",
-                                  help="blank: one fresh window per check")
+        window = forms.number("window", key="monitor.window", value=5000, step=100)
+        cadence = forms.number("cadence_hours", key="monitor.cadence_hours", value=24.0, step=1.0)
+        traffic = forms.number("traffic_per_hour", key="monitor.traffic_per_hour", step=100.0,
+                               placeholder="window ÷ cadence")
     with right:
         st.markdown("**Drift and budget**")
         kind = st.radio("Drift given as", list(DRIFT_KINDS), index=1, format_func=DRIFT_KINDS.get, horizontal=True,
                         key="monitor.drift_kind")
-        size = st.number_input("Drift size", min_value=0.0, max_value=100.0, value=0.1, step=0.05, format="%g",
-                               key="monitor.drift_size", help="σ by which each sample's mean shifts, or the "
-                               "population PSI between before and after (a shift of √PSI σ)")
-        budget = st.number_input("False-alarm budget (per month)", min_value=0.0, max_value=1e6, value=1.0,
-                                 step=0.5, format="%g", key="monitor.budget")
-    return {"detector": detector, "threshold": float(threshold), "bins": int(bins), "window": int(window),
-            "cadence": float(cadence), "traffic": float(traffic) if traffic is not None else window / cadence,
-            "kind": kind, "size": float(size), "budget": float(budget)}
+        size = forms.number("drift_size", key="monitor.drift_size", value=0.1, step=0.05)
+        budget = forms.number("budget", key="monitor.budget", value=1.0, step=0.5)
+    return {"detector": detector, "threshold": threshold, "bins": bins, "window": window, "cadence": cadence,
+            "traffic": traffic, "kind": kind, "size": size, "budget": budget}
+
+
+def problems(form: dict) -> list[str]:
+    values = {"threshold": form["threshold"], "window": form["window"], "cadence_hours": form["cadence"],
+              "drift_size": form["size"], "budget": form["budget"]}
+    if form["detector"] in BINNED:
+        values["bins"] = form["bins"]
+    if form["traffic"] is not None:  # blank: one fresh window per check
+        values["traffic_per_hour"] = form["traffic"]
+    return inputs.problems(values)
 
 
 def monitor_and_shift(form: dict) -> tuple[Monitor, float] | None:
-    if not form["size"] > 0:
-        st.error(f"Drift size: {form['size']:g} is not allowed; must be > 0 and <= 100")
-        return None
+    traffic = form["traffic"] if form["traffic"] is not None else form["window"] / form["cadence"]
     try:
-        monitor = Monitor(detector=form["detector"], threshold=form["threshold"], window=form["window"],
-                          cadence_hours=form["cadence"], traffic_per_hour=form["traffic"], bins=form["bins"])
+        monitor = Monitor(detector=form["detector"], threshold=float(form["threshold"]), window=int(form["window"]),
+                          cadence_hours=float(form["cadence"]), traffic_per_hour=float(traffic),
+                          bins=int(form["bins"]))
     except ValueError as exc:
         show_error(str(exc))
         return None
-    shift = shift_from_psi(form["size"]) if form["kind"] == "psi" else form["size"]
+    shift = shift_from_psi(form["size"]) if form["kind"] == "psi" else float(form["size"])
     return monitor, shift
 
 
 def hours(value: float) -> str:
-    return "never" if not math.isfinite(value) else f"{value:,.1f} h"
-
-
-def rate(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    return f"< {charts.ALARM_FLOOR:g}" if value < charts.ALARM_FLOOR else f"{value:.3g}"
-
-
-def number(value: float) -> str:
-    return "—" if not math.isfinite(value) else f"{value:,.4g}"
+    return formatting.lag(value, reason="")
 
 
 def show_point(monitor: Monitor, point: OperatingPoint) -> None:
     traffic = monitor.traffic_per_hour
     bound_hours = point.optimal_delay_samples / traffic
-    columns = st.columns(4)
-    columns[0].metric("False alarms per month", rate(point.false_alarms_per_month),
+    columns = [*st.columns(2), *st.columns(2)]  # two to a row: four cut their figures short at 1000 px
+    columns[0].metric("False alarms per month", formatting.small(point.false_alarms_per_month),
                       help="expected alarms a month with no drift at all")
     columns[1].metric("Detection lag", hours(point.detection_lag_hours),
-                      help="mean hours from a drift starting at a random moment to the first alarm")
+                      help="mean time from a drift starting at a random moment to the first alarm")
     columns[2].metric("Worst-case lag", hours(point.worst_case_lag_samples / traffic),
                       help="the drift starts at the least favourable moment")
     columns[3].metric("Quickest possible", hours(bound_hours),
                       help="worst-case delay of a CUSUM tuned to this drift with the same false-alarm rate: no "
-                           "detector does better (Lorden 1971, Moustakides 1986); Siegmund's approximation")
+                           "detector does better (Lorden 1971, Moustakides 1986); Siegmund's approximation. "
+                           "None without a finite false-alarm rate to tune it to.")
     if not math.isfinite(point.detection_lag_hours):
-        st.warning(f"At threshold {point.threshold:g} the {point.detector} detector never detects a drift of "
-                   f"{point.shift:.3g}σ: lower the threshold or widen the window.")
+        st.warning(f"Never: at threshold {point.threshold:g} the {point.detector} detector cannot detect a drift of "
+                   f"{point.shift:.3g}σ (its alarm probability with the whole window drifted is "
+                   f"{formatting.small(point.alarm_probability)}). Lower the threshold or widen the window.")
     checks = "observation" if monitor.detector in SEQUENTIAL_DETECTORS else "check"
     figures = pd.Series({
-        f"false-alarm probability per {checks}": point.false_alarm_probability,
-        "alarm probability per check once the window has drifted": point.alarm_probability,
-        "false alarms per month": point.false_alarms_per_month,
-        "ARL₀ (samples between false alarms)": point.arl0_samples,
-        "detection lag (hours, drift at a random moment)": point.detection_lag_hours,
-        "detection lag (samples)": point.detection_lag_samples,
-        "worst-case lag (samples)": point.worst_case_lag_samples,
-        "quickest-detection bound: optimal CUSUM delay at the same ARL₀ (samples)": point.optimal_delay_samples,
-        "ln(ARL₀) / KL, its first-order approximation (samples)": point.lorden_approx_samples,
+        f"false-alarm probability per {checks}": formatting.small(point.false_alarm_probability),
+        "alarm probability per check once the window has drifted": formatting.small(point.alarm_probability),
+        "false alarms per month": formatting.small(point.false_alarms_per_month),
+        "ARL₀ (samples between false alarms)": formatting.count(point.arl0_samples),
+        "detection lag (drift at a random moment)": hours(point.detection_lag_hours),
+        "detection lag": formatting.lag(point.detection_lag_samples, "sample", reason=""),
+        "worst-case lag": formatting.lag(point.worst_case_lag_samples, "sample", reason=""),
+        "quickest-detection bound: optimal CUSUM delay at the same ARL₀":
+            formatting.lag(point.optimal_delay_samples, "sample", reason=""),
+        "ln(ARL₀) / KL, its first-order approximation": formatting.lag(point.lorden_approx_samples, "sample",
+                                                                         reason=""),
     }, name="value")
-    # As text: ARL₀ can pass 1e100, beyond what the browser's number formatting shows well.
-    st.dataframe(figures.map(number), width="stretch")
+    st.dataframe(figures, width="stretch")
     if not math.isfinite(point.arl0_samples):
-        st.caption("No false alarm is expected at this threshold, so there is no finite ARL₀ and no bound to "
-                   "compare with.")
+        st.caption("No false alarm is expected at this threshold, so there is no finite ARL₀ and no quickest-"
+                   "detection bound to compare with (—).")
 
 
 def show_trade_off(form: dict, monitor: Monitor, shift: float, point: OperatingPoint) -> None:
@@ -213,9 +206,9 @@ def show_trade_off(form: dict, monitor: Monitor, shift: float, point: OperatingP
         st.warning(f"No threshold swept keeps false alarms within {form['budget']:g} per month; raise the budget "
                    "or widen the window.")
     else:
-        st.success(f"Within {form['budget']:g} false alarm(s) per month the quickest threshold is "
-                   f"**{best.threshold:.4g}**: it detects in {hours(best.detection_lag_hours)} on average with "
-                   f"{rate(best.false_alarms_per_month)} false alarms per month.")
+        st.success(f"Within {formatting.quantity(form['budget'], 'false alarm')} per month the quickest threshold "
+                   f"is **{best.threshold:.4g}**: it detects in {hours(best.detection_lag_hours)} on average with "
+                   f"{formatting.small(best.false_alarms_per_month)} false alarms per month.")
         st.button(f"Use threshold {best.threshold:.4g}", key="monitor.use_budget_threshold", on_click=use_threshold,
                   args=(monitor.detector, float(best.threshold)), disabled=best.threshold == form["threshold"])
     with st.expander("Every threshold swept"):
@@ -266,13 +259,17 @@ def show_measurement(monitor: Monitor) -> None:
         return
     columns = st.columns(4)
     columns[0].metric("Lag measured", "never" if math.isnan(row["measured_lag_days"])
-                      else f"{row['measured_lag_days']:g} days")
+                      else formatting.days(row["measured_lag_days"]),
+                      help="no alarm the days without the cause did not also raise" if math.isnan(
+                          row["measured_lag_days"]) else None)
     columns[1].metric("Lag predicted", "never" if not math.isfinite(row["predicted_lag_p05_days"])
-                      else f"{row['predicted_lag_days']:.1f} days",
-                      help=f"5–95%: {row['predicted_lag_p05_days']:g} to {row['predicted_lag_p95_days']:g} days")
-    columns[2].metric("False alarms measured", f"{row['measured_false_alarms_per_month']:.2f} / month",
+                      else formatting.days(row["predicted_lag_days"]),
+                      help=f"5–95%: {formatting.lag(row['predicted_lag_p05_days'], 'day', reason='')} to "
+                           f"{formatting.lag(row['predicted_lag_p95_days'], 'day', reason='')}")
+    columns[2].metric("False alarms measured", f"{formatting.small(row['measured_false_alarms_per_month'])} / month",
                       help=f"{row['measured_false_alarms']} in {row['checks']} daily checks")
-    columns[3].metric("False alarms predicted", f"{row['predicted_false_alarms_per_month']:.2f} / month")
+    columns[3].metric("False alarms predicted",
+                      f"{formatting.small(row['predicted_false_alarms_per_month'])} / month")
     st.caption(f"The cause moved the monitored signal from {row['shift_before']:.3g} to {row['shift_after']:.3g}σ "
                "(the largest feature's, for PSI). `mlorg calibrate` gives the same comparison for a whole scenario.")
 
@@ -282,8 +279,8 @@ st.caption("How fast a drift detector notices a drift, and how often it cries wo
            "distribution of its statistic, not from a chosen lag. The monitored signal (a feature, the score) is "
            "standardised on the reference; a drift shifts each sample's mean. The bound is the quickest any "
            "detector can be at the same false-alarm rate.")
-form = inputs()
-built = monitor_and_shift(form)
+form = form_inputs()
+built = None if forms.refuse(problems(form)) else monitor_and_shift(form)
 if built is not None:
     monitor, shift = built
     try:

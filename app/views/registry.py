@@ -12,15 +12,17 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from mlorg import charts
+from mlorg import charts, inputs
 from mlorg.pipeline.registry import Registry, RegistryError
-from mlorg.scenario import Scenario, ScenarioError, load
+from mlorg.scenario import Scenario, ScenarioError, field_rule, load, pipeline_minimum_days
+from views.shared import forms
 
 ROOT = Path(__file__).resolve().parents[2]
 # MLORG_REGISTRY_DB names another registry file (tests use it); `mlorg pipeline run` writes this one by default.
 REGISTRY_PATH = Path(os.environ.get("MLORG_REGISTRY_DB", ROOT / "data" / "pipeline.duckdb"))
 PIPELINE_SCENARIO = ROOT / "scenarios" / "fraud_drift.toml"
 LIVE_ALIAS = "champion"  # the alias the reference pipeline serves from
+PIPELINE_MAX_DAYS = int(field_rule("pipeline.days").hi)
 BUILT = "registry.built"  # the message of a build this session just finished, shown after the rerun
 
 
@@ -51,16 +53,21 @@ def build_section(path: Path) -> None:
     except ScenarioError as exc:
         st.error("\n".join(exc.messages))
         return
+    fewest, why = pipeline_minimum_days(scenario)
     with st.form("build"):
         left, right = st.columns(2)
-        days = left.number_input("Days of transactions", min_value=30, max_value=730, value=scenario.pipeline.days,
-                                 step=10, key="registry.days", help="days generated after the cards' history; the "
-                                 f"model trains on the first {scenario.pipeline.train_days} and goes live after "
-                                 f"{scenario.pipeline.train_days + scenario.pipeline.holdout_days}")
-        seed = right.number_input("Seed", min_value=0, max_value=2**32 - 1, value=0, step=1, key="registry.seed")
+        days = left.number_input("Days of transactions", value=scenario.pipeline.days, step=10, key="registry.days",
+                                 help=f"days generated after the cards' history; at least {fewest} ({why}), at most "
+                                      f"{PIPELINE_MAX_DAYS}")
+        seed = forms.number("pipeline_seed", key="registry.seed", value=0, container=right)
         pressed = st.form_submit_button("Run the reference pipeline into it", type="primary")
     if pressed:
-        build(scenario, path, int(days), int(seed))
+        problems = inputs.problems({"pipeline_seed": seed})
+        if days is None or not fewest <= days <= PIPELINE_MAX_DAYS:
+            problems.insert(0, f"Days of transactions: {'empty' if days is None else days} is not allowed; must be "
+                               f">= {fewest} and <= {PIPELINE_MAX_DAYS} for {scenario.name}: {why}")
+        if not forms.refuse(problems):
+            build(scenario, path, int(days), int(seed))
 
 
 def build(scenario: Scenario, path: Path, days: int, seed: int) -> None:
@@ -76,8 +83,7 @@ def build(scenario: Scenario, path: Path, days: int, seed: int) -> None:
                               progress=lambda done, total: bar.progress(done / total,
                                                                         text=f"Serving day {done} of {total}"))
     except ValueError as exc:
-        message = str(exc)
-        st.error("Days of transactions" + message[len("days"):] if message.startswith("days:") else message)
+        st.error(str(exc))
         return
     except RegistryError as exc:
         st.error(str(exc))
@@ -174,10 +180,9 @@ def show_history(history: pd.DataFrame, alerts: pd.DataFrame) -> None:
 
 def trace_transaction(path: Path) -> None:
     st.subheader("Trace a prediction")
-    tx_id = st.number_input("Transaction id", min_value=0, max_value=2**53 - 1, value=None, step=1,
-                            key="registry.tx_id", placeholder="a scored transaction's id",
-                            help="which model scored it, and which data and features trained that model")
-    if tx_id is None:
+    tx_id = forms.number("tx_id", key="registry.tx_id", placeholder="a scored transaction's id",
+                         help_text="which model scored it, and which data and features trained that model")
+    if tx_id is None or forms.refuse(inputs.problems({"tx_id": tx_id})):
         return
     try:
         with Registry(path) as registry:

@@ -8,30 +8,19 @@ import math
 import pandas as pd
 import streamlit as st
 
-from mlorg import charts
-from mlorg.cli import analytic_figures
+from mlorg import charts, formatting, inputs
 from mlorg.scenario import Distribution
-from mlorg.serving.analytic import mgc_response_percentile
-from mlorg.serving.capacity import (
-    HOURS_PER_MONTH,
-    InstanceType,
-    Option,
-    cheapest,
-    load_instances,
-    service_percentile,
-    tradeoff,
-)
+from mlorg.serving.analytic import analytic_figures, mgc_response_percentile
+from mlorg.serving.capacity import HOURS_PER_MONTH, InstanceType, Option, Plan, plan, tradeoff
+from mlorg.serving.instances import load_instances
 from mlorg.serving.kernel import simulate_queue
+from views.shared import forms
 
 DISTRIBUTIONS = ("exponential", "deterministic", "lognormal", "gamma")
 SHAPED = ("lognormal", "gamma")  # the distributions whose spread the coefficient of variation sets
 REQUEST_CHOICES = (100_000, 200_000, 1_000_000, 5_000_000)
 FIGURES = {"utilization": "utilisation", "p_wait": "share of requests that wait", "mean_wait_ms": "mean wait (ms)",
            "p50_ms": "p50 (ms)", "p95_ms": "p95 (ms)", "p99_ms": "p99 (ms)"}
-
-
-def show_error(field: str, message: str) -> None:
-    st.error(f"{field}: {message}")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -49,92 +38,100 @@ def approximate_percentiles(arrival_rps: float, service: Distribution, servers: 
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def cheapest_by_instance(peak_rps: float, service: Distribution, slo_ms: float, concurrency: int | None,
-                         instances: tuple[InstanceType, ...]) -> list[Option]:
-    """Each instance type's cheapest fleet meeting the SLO (types that cannot meet it are left out)."""
-    # One instance type at a time so that the bar can move: a service time with no formula is measured by the
-    # kernel at every replica count tried, a few seconds in all.
+def plan_by_instance(peak_rps: float, service: Distribution, slo_ms: float, concurrency: int | None,
+                     instances: tuple[InstanceType, ...]) -> Plan:
+    """The plan over every instance type, one at a time so that the bar can move (a service time with no formula
+    is measured by the kernel at every replica count tried)."""
     bar = st.progress(0.0, text="Finding the cheapest fleet…")
-    found = []
+    found, over = [], []
     try:
         for done, instance in enumerate(instances, start=1):
-            best = cheapest(peak_rps, service, slo_ms, [instance], concurrency)
-            if best is not None:
-                found.append(best)
+            one = plan(peak_rps, service, slo_ms, [instance], concurrency)
+            if one.impossible:
+                return one
+            found.extend(one.options)
+            over.extend(one.over_limit)
             bar.progress(done / len(instances), text=f"Instance type {done} of {len(instances)}")
     finally:
         bar.empty()
-    return found
+    best = min(found, key=lambda o: (o.usd_per_hour, o.replicas)) if found else None  # as capacity.plan orders
+    return Plan(best, tuple(found), one.floor_ms, False, tuple(over))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def cost_curve(peak_rps: float, service: Distribution, instance: InstanceType, concurrency: int | None) -> list[Option]:
+def cost_curve(peak_rps: float, service: Distribution, instance: InstanceType, concurrency: int | None,
+               slo_ms: float | None = None) -> list[Option]:
     with st.spinner(f"Measuring p99 latency on {instance.name}…"):
-        return tradeoff(peak_rps, service, instance, concurrency=concurrency)
+        return tradeoff(peak_rps, service, instance, concurrency=concurrency, slo_p99_ms=slo_ms)
 
 
-def inputs(instances: dict[str, InstanceType]) -> dict:
+def form_inputs(instances: dict[str, InstanceType]) -> dict:
     traffic, service, fleet = st.columns(3)
     with traffic:
         st.markdown("**Traffic and SLO**")
-        rps = st.number_input("Peak traffic (requests/s)", min_value=0.001, max_value=1e7, value=500.0, step=10.0,
-                              key="serving.arrival_rps", help="Poisson arrivals at this rate")
-        slo = st.number_input("SLO: p99 latency (ms)", min_value=0.001, max_value=1e6, value=100.0, step=5.0,
-                              key="serving.slo_p99_ms", help="99% of requests must complete within this")
+        rps = forms.number("arrival_rps", key="serving.arrival_rps", value=500.0, step=10.0)
+        slo = forms.number("slo_p99_ms", key="serving.slo_p99_ms", value=100.0, step=5.0)
     with service:
         st.markdown("**Service time per request**")
-        mean = st.number_input("Mean service time (ms)", min_value=0.001, max_value=1e7, value=20.0, step=1.0,
-                               key="serving.service_ms")
+        mean = forms.number("service_ms", key="serving.service_ms", value=20.0, step=1.0)
         dist = st.selectbox("Distribution", DISTRIBUTIONS, key="serving.dist")
-        cv = st.number_input("Coefficient of variation (sd / mean)", min_value=0.0, max_value=10.0, value=1.0,
-                             step=0.1, key="serving.service_cv", disabled=dist not in SHAPED,
-                             help="exponential has 1 and deterministic 0 by definition")
+        cv = forms.number("service_cv", key="serving.service_cv", value=1.0, step=0.1, disabled=dist not in SHAPED)
     with fleet:
         st.markdown("**Fleet**")
         name = st.selectbox("Instance type", list(instances), key="serving.instance",
                             format_func=lambda n: f"{n} — {instances[n].vcpu} vCPU, ${instances[n].usd_per_hour:g}/h")
-        replicas = st.number_input("Replicas", min_value=1, max_value=100_000, value=4, step=1, key="serving.replicas")
-        concurrency = st.number_input("Requests per replica at once", min_value=1, max_value=1024, value=None,
-                                      step=1, key="serving.concurrency",
-                                      placeholder=f"{instances[name].vcpu} (its vCPUs)",
-                                      help="blank: one request per vCPU of the instance type")
+        replicas = forms.number("replicas", key="serving.replicas", value=4)
+        concurrency = forms.number("concurrency", key="serving.concurrency",
+                                   placeholder=f"{instances[name].vcpu} (its vCPUs)")
     with st.expander("Simulation settings"):
         left, right = st.columns(2)
         requests = left.select_slider("Requests simulated", REQUEST_CHOICES, value=1_000_000, key="serving.requests",
                                       format_func=lambda n: f"{n:,}", help="the first 10% are discarded as warm-up")
-        seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="serving.seed",
-                                  help="the same seed gives the same results")
-    return {"rps": float(rps), "slo": float(slo), "mean": float(mean), "dist": dist, "cv": float(cv),
-            "instance": instances[name], "replicas": int(replicas),
-            "concurrency": None if concurrency is None else int(concurrency), "requests": int(requests),
-            "seed": int(seed)}
+        seed = forms.number("seed", key="serving.seed", value=0, container=right)
+    return {"rps": rps, "slo": slo, "mean": mean, "dist": dist, "cv": cv, "instance": instances[name],
+            "replicas": replicas, "concurrency": concurrency, "requests": requests, "seed": seed}
 
 
-def service_time(form: dict) -> Distribution | None:
+def problems(form: dict) -> list[str]:
+    """Every value the page cannot run with, named as the form labels it (a blank concurrency is allowed)."""
+    values = {name: form[key] for name, key in (("arrival_rps", "rps"), ("slo_p99_ms", "slo"),
+                                                ("service_ms", "mean"), ("replicas", "replicas"),
+                                                ("seed", "seed"))}
+    if form["dist"] in SHAPED:
+        values["service_cv"] = form["cv"]
+    if form["concurrency"] is not None:
+        values["concurrency"] = form["concurrency"]
+    found = inputs.problems(values)
     if form["dist"] in SHAPED and form["cv"] == 0:
-        show_error("Coefficient of variation", f"0 is not allowed for a {form['dist']} service time; must be > 0 "
-                   "and <= 10 (choose deterministic for a fixed service time)")
-        return None
+        found.append(f"{inputs.INPUTS['service_cv'].label}: 0 is not allowed for a {form['dist']} service time; must "
+                     "be > 0 and <= 10 (choose deterministic for a fixed service time)")
+    return found
+
+
+def service_time(form: dict) -> Distribution:
     cv = {"exponential": 1.0, "deterministic": 0.0}.get(form["dist"], form["cv"])
-    return Distribution(dist=form["dist"], mean=form["mean"], cv=cv)
+    return Distribution(dist=form["dist"], mean=float(form["mean"]), cv=float(cv))
 
 
 def fleet_latency(form: dict, service: Distribution) -> None:
     instance, replicas = form["instance"], form["replicas"]
     per_replica = form["concurrency"] or instance.vcpu
     servers = replicas * per_replica
-    st.subheader(f"Latency of {replicas} × {instance.name}")
+    st.subheader(f"Latency of {formatting.count(replicas)} × {instance.name}")
     utilisation = form["rps"] * service.mean / 1000.0 / servers
+    fewest = _fewest_replicas(form["rps"], service, per_replica)
     if utilisation >= 1:
-        fewest = cost_curve(form["rps"], service, instance, form["concurrency"])[0].replicas
-        show_error("Replicas", f"{replicas} is not allowed at {form['rps']:g} requests/s: {servers} servers of "
-                   f"{service.mean:g} ms would run at utilisation {utilisation:.2f}, and a queue at utilisation >= 1 "
-                   f"grows without bound; must be >= {fewest} replicas of {instance.name} (or lower the traffic)")
+        forms.refuse([f"Replicas: {replicas:,} is not allowed at {form['rps']:g} requests/s: {servers:,} servers of "
+                      f"{service.mean:g} ms would run at utilisation {utilisation:.2f}, and a queue at utilisation "
+                      f">= 1 grows without bound; must be >= {fewest:,} replicas of {instance.name} (or lower the "
+                      "traffic)"])
         return
+    cost = replicas * instance.usd_per_hour
+    forms.warn(inputs.serving_oddities(replicas=replicas, servers=servers, utilisation=utilisation,
+                                       usd_per_month=cost * HOURS_PER_MONTH, fewest_replicas=fewest))
     simulated = simulate(form["rps"], service, servers, form["requests"], form["seed"])
     analytic = analytic_figures(form["rps"], service, servers)
     approximation = None if service.dist == "exponential" else approximate_percentiles(form["rps"], service, servers)
-    cost = replicas * instance.usd_per_hour
     meets = simulated["p99_ms"] <= form["slo"]
     columns = st.columns(4)
     columns[0].metric("p99 (simulated)", f"{simulated['p99_ms']:,.1f} ms",
@@ -142,9 +139,9 @@ def fleet_latency(form: dict, service: Distribution) -> None:
                       delta_color="normal" if meets else "inverse",
                       delta_arrow="off")
     columns[1].metric("p50 (simulated)", f"{simulated['p50_ms']:,.1f} ms")
-    columns[2].metric("Utilisation", f"{simulated['utilization']:.0%}")
-    columns[3].metric("Cost per month", f"${cost * HOURS_PER_MONTH:,.0f}", help=f"${cost:.3f} per hour")
-    st.caption(f"{servers} servers ({replicas} replicas × {per_replica} requests at once); "
+    columns[2].metric("Utilisation", formatting.share(simulated["utilization"], 0 if utilisation >= 0.01 else 3))
+    columns[3].metric("Cost per month", formatting.usd(cost * HOURS_PER_MONTH), help=f"${cost:.3f} per hour")
+    st.caption(f"{servers:,} servers ({replicas:,} replicas × {per_replica} requests at once); "
                f"{simulated['requests']:,} requests after warm-up, seed {form['seed']}.")
     left, right = st.columns([3, 2])
     left.dataframe(figures_table(simulated, analytic, approximation), width="stretch")
@@ -153,13 +150,21 @@ def fleet_latency(form: dict, service: Distribution) -> None:
     right.altair_chart(charts.latency_percentiles(sources, slo_ms=form["slo"]), width="stretch")
 
 
+def _fewest_replicas(rps: float, service: Distribution, per_replica: int) -> int:
+    """Fewest replicas that keep up with the load (utilisation below 1)."""
+    return math.floor(rps * service.mean / 1000.0 / per_replica) + 1
+
+
 def figures_table(simulated: dict, analytic: dict | None, approximation: dict | None) -> pd.DataFrame:
+    """Each figure simulated, by formula and by approximation, as text: "—" where no formula gives one."""
     rows = {}
     for key, label in FIGURES.items():
         row = {"simulated": simulated[key], "analytic": (analytic or {}).get(key, math.nan)}
         if approximation is not None:
             row["M/G/c approximation"] = approximation.get(key, math.nan)
-        rows[label] = row
+        share = key in ("utilization", "p_wait")
+        rows[label] = {k: formatting.share(v, 2) if share and v == v else formatting.number(v, 4)
+                       for k, v in row.items()}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -175,35 +180,40 @@ def theory_note(service: Distribution, servers: int) -> str:
 
 def cheapest_fleet(form: dict, service: Distribution, instances: dict[str, InstanceType]) -> None:
     st.subheader(f"Cheapest fleet with p99 ≤ {form['slo']:g} ms at {form['rps']:g} requests/s")
-    floor = service_percentile(service, 0.99)
-    if floor > form["slo"]:
-        show_error("SLO: p99 latency", f"{form['slo']:g} ms cannot be met: the service time alone has a p99 of "
-                   f"{floor:,.3g} ms, so no fleet meets it; must be > {floor:,.3g} ms (or make the service faster)")
+    found = plan_by_instance(form["rps"], service, form["slo"], form["concurrency"], tuple(instances.values()))
+    if found.best is None:
+        forms.refuse([f"{inputs.INPUTS['slo_p99_ms'].label}: {form['slo']:g} ms cannot be planned: {found.reason}"])
         return
-    found = cheapest_by_instance(form["rps"], service, form["slo"], form["concurrency"], tuple(instances.values()))
-    if not found:
-        show_error("SLO: p99 latency", f"{form['slo']:g} ms is not met by any instance type within the replica "
-                   "limit; allow a higher p99")
-        return
-    best = min(found, key=lambda o: (o.usd_per_hour, o.replicas))  # the same order as capacity.cheapest
+    best = found.best
     st.success(f"**{best.replicas} × {best.instance}**: ${best.usd_per_hour:.3f}/hour "
-               f"(${best.usd_per_month:,.0f}/month), p99 {best.p99_ms:,.1f} ms at {best.utilisation:.0%} "
-               "utilisation.")
+               f"({formatting.usd(best.usd_per_month)}/month), p99 {p99_text(best.p99_ms, best.p99_se_ms)} at "
+               f"{best.utilisation:.0%} utilisation; confirmed with other random draws at "
+               f"{p99_text(best.p99_confirmed_ms, best.p99_confirmed_se_ms)}.")
+    if found.over_limit:
+        st.caption(f"Left out: {', '.join(found.over_limit)}, which would need more replicas than the planner "
+                   "allows.")
     left, right = st.columns(2)
-    left.altair_chart(charts.instance_costs(found), width="stretch")
+    left.altair_chart(charts.instance_costs(list(found.options)), width="stretch")
     instance = form["instance"]
-    curve = cost_curve(form["rps"], service, instance, form["concurrency"])
+    curve = cost_curve(form["rps"], service, instance, form["concurrency"], form["slo"])
     right.altair_chart(charts.cost_latency_curve(curve, slo_ms=form["slo"], chosen_replicas=form["replicas"]),
                        width="stretch")
-    table = charts.options_frame(curve).drop(columns=["instance"])
-    table["meets SLO"] = table["p99_ms"] <= form["slo"]
+    table = pd.DataFrame({
+        "replicas": [o.replicas for o in curve], "servers": [o.servers for o in curve],
+        "utilisation": [formatting.share(o.utilisation, 0) for o in curve],
+        "p99 (ms)": [p99_text(o.p99_ms, o.p99_se_ms, unit="") for o in curve],
+        "$/hour": [f"{o.usd_per_hour:.3f}" for o in curve],
+        "$/month": [formatting.usd(o.usd_per_month) for o in curve],
+        "meets SLO": [o.p99_ms <= form["slo"] for o in curve]})
     st.markdown(f"**Cost / latency trade-off on {instance.name}** — from the fewest replicas that keep up with "
-                "the load")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"utilisation": st.column_config.NumberColumn(format="percent"),
-                                "p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.1f"),
-                                "usd_per_hour": st.column_config.NumberColumn("$/hour", format="%.3f"),
-                                "usd_per_month": st.column_config.NumberColumn("$/month", format="%.0f")})
+                "the load; a measured p99 shows its standard error")
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def p99_text(p99: float, se: float, unit: str = " ms") -> str:
+    if not math.isfinite(p99):
+        return "—"
+    return f"{p99:,.4g}{f' ± {se:.2g}' if se > 0 else ''}{unit}"
 
 
 st.title("Serving and cost")
@@ -214,10 +224,10 @@ st.caption("A serving fleet as a queue: requests arrive at random, each replica 
 try:
     catalogue = {i.name: i for i in load_instances()}
 except (OSError, ValueError) as exc:
-    show_error("Instance prices", str(exc))
+    st.error(f"Instance prices: {exc}")
     st.stop()
-form = inputs(catalogue)
-service = service_time(form)
-if service is not None:
+form = form_inputs(catalogue)
+if not forms.refuse(problems(form)):  # a refused value shows its reason here, and no figure from other inputs
+    service = service_time(form)
     fleet_latency(form, service)
     cheapest_fleet(form, service, catalogue)

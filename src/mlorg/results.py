@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mlorg.scenario import ACTIVITIES, DRIFT_CAUSES, ROLES, Scenario, validate
+from mlorg.metric_table import METRICS, TIME_ACTIVITIES
+from mlorg.scenario import DRIFT_CAUSES, ROLES, Scenario, validate
 from mlorg.sim import HOURS_PER_DAY, HOURS_PER_WEEK, HOURS_PER_YEAR, SimOutput, run_once
 
-TIME_ACTIVITIES = (*ACTIVITIES, "incident", "idle")
 INCIDENT_COLUMNS = ["model_id", "cause", "onset_day", "detected_day", "detected_by", "relieved_day", "mitigated_day",
                     "mitigation", "ended_day", "ended_by", "loss_usd"]
 EVENT_COLUMNS = ["time_hours", "event", "model_id", "worker_id", "detail"]
@@ -135,48 +135,6 @@ def _time_use_frame(out: SimOutput) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------- metrics
 
-METRIC_DOCS: dict[str, str] = {
-    "ttp_days_median": "median days from trained to live, over new models shipped in the run",
-    "ttp_days_p90": "90th percentile of time-to-production (days)",
-    "ttp_days_mean": "mean time-to-production (days)",
-    "models_trained": "new models trained",
-    "models_shipped": "new models that went live",
-    "ship_share": "share of trained models that went live",
-    "models_live_end": "models live at the end",
-    "models_live_mean": "time-weighted mean of models live",
-    "backlog_end": "trained models neither live nor abandoned at the end",
-    "backlog_mean": "time-weighted mean backlog",
-    "models_abandoned": "trained models dropped after waiting too long (the wall of demos)",
-    "versions_deployed": "retrained versions that went live",
-    "deploys_per_model_year": "deploys (first and later versions) per live model-year",
-    "version_deploys_per_model_year": "retrained versions deployed per live model-year",
-    "capabilities_built_end": "platform capabilities in place at the end",
-    "headcount_end": "people at the end",
-    "staff_cost_usd": "fully loaded staff cost over the run",
-    "toil_unmet_hours": "maintenance hours nobody had capacity for",
-    "serving_cost_usd": "cost of serving every live model (replica-hours, batch compute, edge rollouts)",
-    "cost_per_1k_predictions_usd": "serving cost per thousand predictions",
-    "slo_attainment": "share of real-time model-hours whose p99 latency met the SLO",
-    "predictions_served": "predictions made by live models",
-    "edge_stale_device_days": "device-days edge models spent on a superseded version while a new one rolled out",
-    "drift_events": "drifts, breaks and bad deploys that reached a live model or were stopped before it",
-    "drift_prevented": "of those, stopped by a capability before they reached a model",
-    "incidents": "degradations someone noticed (a monitor or the business)",
-    **{f"incidents_{cause}": f"incidents caused by {cause.replace('_', ' ')}" for cause in DRIFT_CAUSES},
-    "detection_lag_hours_median": "median hours from the start of a degradation to its detection",
-    "mttd_hours": "mean time to detect: hours from the start of a degradation to its detection",
-    "mttr_hours": "mean time to restore: hours from detection to the first mitigation (rollback, hot-fix, or the "
-                  "quick fix that holds until a retrain)",
-    "degraded_model_days": "days live models spent degraded, summed over models",
-    "business_loss_usd": "value lost while models were degraded (e.g. fraud let through)",
-    "false_alarms_per_model_month": "false alarms per monitored live model per month",
-    "total_cost_usd": "staff cost + serving cost + business loss (a part the scenario does not model counts as 0)",
-}
-for _role in ROLES:
-    for _activity in TIME_ACTIVITIES:
-        METRIC_DOCS[f"time_share_{_role}_{_activity}"] = f"share of {_role} time spent on {_activity}"
-
-
 def metrics(run: RunResult) -> dict[str, float]:
     """The headline figures of one run, all derived from its frames."""
     models = run.models
@@ -271,13 +229,13 @@ class Replications:
 
     @property
     def summary(self) -> pd.DataFrame:
-        # Every metric is a count, duration, cost or share, so an interval reaching below 0 (or a share's
-        # above 1) is clipped to what the metric can be.
+        # An interval reaching beyond what the metric can be (a count below 0, a share above 1) is clipped to
+        # the metric's own range, as the metric table states it; nothing else is clipped.
         summary = summarise(self.per_replication)
-        is_share = summary.index.str.contains("share") | (summary.index == "slo_attainment")
-        upper = np.where(is_share, 1.0, np.inf)
-        summary["ci95_low"] = summary["ci95_low"].clip(lower=0.0)
-        summary["ci95_high"] = summary["ci95_high"].clip(upper=pd.Series(upper, index=summary.index))
+        lower = pd.Series([METRICS[m].lo if m in METRICS else -np.inf for m in summary.index], index=summary.index)
+        upper = pd.Series([METRICS[m].hi if m in METRICS else np.inf for m in summary.index], index=summary.index)
+        summary["ci95_low"] = summary["ci95_low"].clip(lower=lower, upper=upper)
+        summary["ci95_high"] = summary["ci95_high"].clip(lower=lower, upper=upper)
         return summary
 
     @property

@@ -89,8 +89,27 @@ class RunStore:
             raise StoreError(f"cannot open run store {self.path}: {exc}") from None
         return con
 
+    def find(self, replications: Replications) -> int | None:
+        """The id of a saved run identical to this one (same scenario, seed, replications and mlorg version), or
+        None. Runs are reproducible, so an identical run holds the same figures and is not stored twice."""
+        if not self.path.exists():
+            return None
+        con = self._connect()
+        try:
+            rows = con.execute("SELECT run_id FROM runs WHERE scenario_toml = ? AND seed = ? AND replications = ? "
+                               "AND mlorg_version = ? ORDER BY run_id LIMIT 1",
+                               [to_toml(replications.scenario), replications.seed, replications.n,
+                                __version__]).fetchall()
+        finally:
+            con.close()
+        return int(rows[0][0]) if rows else None
+
     def save(self, replications: Replications, label: str = "") -> int:
-        """Store a replicated run; returns its id."""
+        """Store a replicated run and return its id; an identical run already saved is not stored again (its id
+        is returned: see :meth:`find`)."""
+        existing = self.find(replications)
+        if existing is not None:
+            return existing
         summary = replications.summary.reset_index()
         long = (replications.per_replication.reset_index()
                 .melt(id_vars="replication", var_name="metric", value_name="value"))

@@ -32,38 +32,6 @@ import pandas as pd
 from mlorg import __version__
 from mlorg.scenario import Scenario, to_toml
 
-# ------------------------------------------------------------------------------------------------ scale
-
-SCALES = ("full", "small")
-# "small" is the story at a test's (or a slow laptop's) scale: 120 days of 800 transactions, a tenth of the shipped
-# million, computed in seconds. Fraud is 2% rather than 0.2% so that a small day still holds enough frauds (16) for
-# the model to learn from and for the monitors to see the shift (at 1% neither the alert rate nor recall moved
-# beyond noise).
-SMALL = {"days": 90, "transactions_per_day": 800.0, "cards": 4000, "history_days": 30, "train_days": 30,
-         "holdout_days": 14, "fraud_rate": 0.02, "scorer_sample_per_day": 10}
-
-
-def at_scale(scenario: Scenario, scale: str) -> Scenario:
-    """The scenario's pipeline at ``scale``: ``full`` leaves it as shipped; ``small`` shrinks it and moves each
-    cause to the same point of the live period (a cause a third of the way through stays a third of the way)."""
-    if scale not in SCALES:
-        raise ValueError(f"scale: {scale!r} is not allowed; must be one of {', '.join(SCALES)}")
-    if scale == "full":
-        return scenario
-    p = scenario.pipeline
-    small = dataclasses.replace(p, **SMALL)
-    live, small_live = p.days - deploy_day(scenario), small.days - small.train_days - small.holdout_days
-    causes = tuple(dataclasses.replace(c, start_day=float(round(
-        small.train_days + small.holdout_days + (c.start_day - deploy_day(scenario)) * small_live / live)))
-        for c in p.causes)
-    return scenario.replace(pipeline=dataclasses.replace(small, causes=causes))
-
-
-def deploy_day(scenario: Scenario) -> int:
-    """The day the first model goes live: after its training and holdout days."""
-    return scenario.pipeline.train_days + scenario.pipeline.holdout_days
-
-
 # ------------------------------------------------------------------------------------------ what is kept
 
 def _clean(value):
@@ -358,7 +326,12 @@ SHIFT_LABELS = {"fraud_pattern_shift": "fraudsters change pattern", "covariate_s
                 "upstream_break": "a feed breaks", "skew": "the online path goes wrong",
                 "label_delay": "chargebacks slow down"}
 OVERFIT = "overfit"
-CHOICES = {**CAUSES, OVERFIT: "The model was never that good: 0.94 offline AUC was overfitting"}
+
+
+def choices(offline_auc: float) -> dict[str, str]:
+    """The answers the room picks from: the causes, and "it was never that good" quoting the AUC this run measured."""
+    return {**CAUSES, OVERFIT: f"The model was never that good: {offline_auc:.2f} offline AUC was overfitting"}
+
 
 MONITORS = {"contracts": "Feature contracts", "features": "Feature drift", "predictions": "Prediction drift",
             "performance": "Recall on labels"}

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from mlorg.monitoring import detectors
-from mlorg.pipeline.features import FEATURES, ContractError, check_contract
+from mlorg.pipeline.contracts import ContractError, check_contract
+from mlorg.pipeline.features import FEATURES
 from mlorg.scenario import Scenario
 
 MONITORS = ("contracts", "features", "predictions", "performance")

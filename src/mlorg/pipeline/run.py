@@ -40,7 +40,7 @@ from mlorg.pipeline.features import FEATURES, FeatureSet, OnlineStream, offline_
 from mlorg.pipeline.monitors import MONITORS, Alert, DailyMonitors, ScoredStream
 from mlorg.pipeline.registry import Registry
 from mlorg.pipeline.scorer import TreeScorer
-from mlorg.scenario import Scenario
+from mlorg.scenario import Scenario, pipeline_minimum_days
 
 DAY = pd.Timedelta(days=1)
 REFERENCE_ROWS = 20_000  # holdout rows kept as the feature-drift reference
@@ -123,9 +123,9 @@ def data_spec(scenario: Scenario, days: int | None = None) -> DataSpec:
     then the scenario's days; cause days count from day 0."""
     p = scenario.pipeline
     days = days or p.days
-    for i, c in enumerate(p.causes):
-        if c.start_day >= days:
-            raise ValueError(f"days: {days} is not allowed; pipeline.causes[{i}] starts on day {c.start_day:g}")
+    fewest, why = pipeline_minimum_days(scenario)
+    if days < fewest:
+        raise ValueError(f"days: {days} is not allowed; must be >= {fewest} for {scenario.name}: {why}")
     history = p.history_days
     causes = tuple(Cause(kind=c.kind, start_day=c.start_day + history, size=c.size, feature=c.feature)
                    for c in p.causes)
@@ -176,10 +176,7 @@ def prepare(scenario: Scenario, seed: int, days: int) -> Prepared:
     presumed legitimate. (Keeping only labelled rows would keep the recent frauds and drop the recent legitimate
     transactions, whose labels take longer, and teach the model that recent means fraud.)"""
     p = scenario.pipeline
-    if p.train_days + p.holdout_days >= days:
-        raise ValueError(f"days: {days} is not allowed; must be more than train_days + holdout_days "
-                         f"({p.train_days + p.holdout_days})")
-    tx = transactions(scenario, seed, days)
+    tx = transactions(scenario, seed, days)  # refuses fewer days than the scenario needs
     offline = offline_features(tx, FeatureSet())
     served = _served_features(offline, tx, scenario)
     y = tx["is_fraud"].to_numpy()

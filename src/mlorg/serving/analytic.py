@@ -10,6 +10,7 @@ import math
 import numpy as np
 from scipy import stats
 
+from mlorg.rng import distribution_moments
 from mlorg.scenario import Distribution
 
 
@@ -157,3 +158,20 @@ def mgc_response_percentile(arrival_rate: float, service: Distribution, servers:
         if high - low <= 1e-10 * high:
             break
     return high
+
+
+def analytic_figures(arrival_rps: float, service: Distribution, servers: int) -> dict | None:
+    """Closed-form figures where theory gives them: M/M/c (Erlang C) or M/G/1 (Pollaczek–Khinchine)."""
+    mean_s = service.mean / 1000.0
+    rate = 1.0 / mean_s
+    if service.dist == "exponential":
+        return {"utilization": arrival_rps * mean_s / servers, "p_wait": erlang_c(arrival_rps, rate, servers),
+                "mean_wait_ms": 1000.0 * mmc_mean_wait(arrival_rps, rate, servers),
+                "p50_ms": 1000.0 * mmc_response_percentile(arrival_rps, rate, servers, 0.50),
+                "p95_ms": 1000.0 * mmc_response_percentile(arrival_rps, rate, servers, 0.95),
+                "p99_ms": 1000.0 * mmc_response_percentile(arrival_rps, rate, servers, 0.99)}
+    if servers == 1:
+        _, variance = distribution_moments(service)
+        return {"utilization": arrival_rps * mean_s, "p_wait": arrival_rps * mean_s,
+                "mean_wait_ms": 1000.0 * pk_mean_wait(arrival_rps, mean_s, variance / 1e6)}
+    return None

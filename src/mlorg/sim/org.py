@@ -20,158 +20,34 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
 from functools import partial
 
-import numpy as np
 import simpy
 
-from mlorg.rng import Sampler, Streams
-from mlorg.scenario import ACTIVITIES, CAPABILITIES, DRIFT_CAUSES, PREVENTED_BY, ROLES, Distribution, Scenario
-from mlorg.serving.fleet import ServingTotals
-from mlorg.sim.drift import Monitors, loss_per_hour
+from mlorg.rng import Streams
+from mlorg.scenario import ACTIVITIES, CAPABILITIES, ROLES, Distribution, Scenario
+from mlorg.sim.entities import (
+    HOURS_PER_DAY,
+    HOURS_PER_MONTH,
+    HOURS_PER_WEEK,
+    HOURS_PER_YEAR,
+    NAN,
+    Model,
+    ModelDraws,
+    SimOutput,
+    Worker,
+    WorkItem,
+)
+from mlorg.sim.incidents import IncidentProcess
 from mlorg.sim.levels import Level
-from mlorg.sim.serving import ServingDraws, ServingLedger
+from mlorg.sim.serving import ServingLedger
 
 # Who carries steady load, in order of preference: per-model toil falls to ML engineers if there are any,
 # platform upkeep to platform engineers.
 MODEL_TOIL_CARRIERS = ("ml_engineer", "data_scientist", "platform_engineer")
 UPKEEP_CARRIERS = ("platform_engineer", "ml_engineer", "data_scientist")
 ONCALL = MODEL_TOIL_CARRIERS  # who answers an incident, in order of preference
-WORLD_CAUSES = ("covariate", "concept", "pipeline_break")
-DEPLOY_CAUSES = ("skew", "bad_version", "latency_regression")
-ROLLBACK_FIXES = DEPLOY_CAUSES  # what a previous version does not have
-RETRAIN_FIXES = ("covariate", "concept")  # what only a model trained on post-drift labels fixes
 
-HOURS_PER_DAY = 24.0
-HOURS_PER_WEEK = 168.0
-HOURS_PER_YEAR = 8760.0
-HOURS_PER_MONTH = 730.5  # as the monitors count false alarms per month (365.25 days / 12)
-NAN = float("nan")
-
-
-@dataclass(slots=True, eq=False)
-class ModelDraws:
-    """The random draws for the models one person trains, so that they do not depend on anyone else's
-    (common random numbers: adding an ML engineer leaves each data scientist's models exactly as they were)."""
-
-    effort: Sampler
-    review: Sampler
-    retraining: Sampler
-    lifetime: Sampler
-    serving: ServingDraws | None = None
-    incidents: IncidentDraws | None = None
-
-
-@dataclass(slots=True, eq=False)
-class IncidentDraws:
-    """Drift arrivals and incident response for the models one person trains."""
-
-    random: np.random.Generator  # arrivals, causes, defects at deploy, monitor lags
-    business: Sampler
-    diagnose: Sampler
-    manual_rollback: Sampler
-    hotfix: Sampler
-
-
-@dataclass(slots=True, eq=False)
-class Incident:
-    """One cause degrading one live model, from onset until it ends (mitigated, replaced or retired)."""
-
-    model: Model
-    cause: str
-    onset: float
-    loss_per_hour: float
-    detected_at: float = NAN
-    detected_by: str = ""
-    relieved_at: float = NAN  # a quick fix cut the loss while a retrain waits for labels
-    relief: float = 0.0  # share of the loss it won back
-    mitigated_at: float = NAN
-    mitigation: str = ""
-    ended_at: float = NAN
-    ended_by: str = ""  # mitigated | new_version | retired | horizon
-
-
-@dataclass(slots=True, eq=False)
-class Model:
-    """A trained model: the first version is a new model, later versions come from retraining."""
-
-    id: int
-    trained_at: float
-    trained_by: int
-    draws: ModelDraws
-    live_at: float = NAN
-    abandoned_at: float = NAN
-    retired_at: float = NAN
-    versions_live: int = 0
-    version_pending: bool = False
-    is_live: bool = False
-    serving_mode: str = ""  # realtime | batch | edge, when the scenario serves models
-    serving_level: float = 0.0  # requests/s, rows/day or devices
-    serving_cost: float = 0.0
-    predictions: float = 0.0
-    open_incidents: list[Incident] = field(default_factory=list)
-
-
-@dataclass(slots=True, eq=False)
-class WorkItem:
-    kind: str  # one of ACTIVITIES other than toil
-    base_effort: float  # person-hours at efficiency 1 before capability factors
-    model: Model | None = None
-    is_version: bool = False
-    capability: str = ""
-    effort: float = NAN  # person-hours left, fixed (with the factors then in force) when work starts
-    state: str = "queued"  # queued | active | done | abandoned
-    skill: str = ""  # the efficiency that applies: the kind itself, or for incident work toil or retraining
-    incident: Incident | None = None
-    step: str = ""  # incident work: diagnose | manual_rollback | hotfix | retrain
-
-    def __post_init__(self):
-        if not self.skill:
-            self.skill = self.kind
-
-
-@dataclass(slots=True, eq=False)
-class Worker:
-    id: int
-    role: str
-    efficiency: dict[str, float]
-    process: simpy.Process | None = None
-    wake: simpy.Event | None = None
-    item: WorkItem | None = None
-    activity: str = "idle"
-    since: float = 0.0
-    toil_share: float = 0.0
-    task_hours: float = 0.0  # calendar length of the current task
-    production_hours: float = 0.0
-    worked_hours: float = 0.0
-    research: Sampler | None = None
-    draws: ModelDraws | None = None
-    paused: WorkItem | None = None  # own research set aside for an incident
-
-
-@dataclass
-class SimOutput:
-    """Raw records of one run; :mod:`mlorg.results` turns them into tidy frames."""
-
-    scenario: Scenario
-    seed: int
-    replication: int
-    horizon: float
-    models: list[Model]
-    events: list[tuple]
-    levels: dict[str, Level]
-    role_hours: dict[str, dict[str, float]]
-    capabilities_built: dict[str, float]
-    deploys: list[tuple[float, int, int]]  # (time, model id, version number)
-    toil_unmet_hours: float
-    event_count: int
-    serving: dict[str, ServingTotals] | None  # by mode; None when the scenario does not serve models
-    edge_stale_device_days: float  # edge devices × days on a superseded version during rollouts
-    incidents: list[Incident] | None = None  # None when the scenario does not simulate drift
-    drift_prevented: dict[str, int] | None = None
-    false_alarms: int = 0
-    monitored_model_months: float = 0.0
 
 
 class OrgSimulation:
@@ -231,15 +107,7 @@ class OrgSimulation:
         self.backlog, self.models_live = self.levels["backlog"], self.levels["models_live"]
         self.next_worker_id = 0
         self.serving = ServingLedger(scenario, self.streams, self.horizon) if scenario.serving.enabled else None
-        self.drift = scenario.drift.enabled
-        self.monitors = Monitors(scenario) if self.drift else None
-        self.incidents: list[Incident] = []
-        self.prevented = dict.fromkeys(DRIFT_CAUSES, 0)
-        self.world_rate = sum(getattr(scenario.drift, c).rate_per_model_year for c in WORLD_CAUSES) / HOURS_PER_YEAR
-        self.monitored_hours = 0.0  # live-model hours under monitoring, for the false-alarm count
-        self.monitored_since = 0.0
-        self.monitored_live = 0.0
-        self.false_alarms_per_model_month = self.monitors.false_alarms_per_model_month() if self.drift else 0.0
+        self.incidents = IncidentProcess(self) if scenario.drift.enabled else None
 
     # ---------------------------------------------------------------------------------------- set-up
 
@@ -256,12 +124,12 @@ class OrgSimulation:
             for _ in range(count):
                 self._hire(role)
         for hire in s.org.hiring:
-            self._at(hire.day * HOURS_PER_DAY, lambda _ev, h=hire: [self._hire(h.role) for _ in range(h.count)])
+            self.at(hire.day * HOURS_PER_DAY, lambda _ev, h=hire: [self._hire(h.role) for _ in range(h.count)])
         self._update_toil()
         self.env.run(until=self.horizon)
         return self._finish()
 
-    def _at(self, time: float, callback) -> None:
+    def at(self, time: float, callback) -> None:
         """Call ``callback(event)`` at an absolute time, if it falls within the horizon.
 
         Callbacks are bound methods or ``functools.partial``s taking the event last, not lambdas: a
@@ -271,7 +139,7 @@ class OrgSimulation:
             delay = time - self.env._now
             self.env.timeout(delay if delay > 0.0 else 0.0).callbacks.append(callback)
 
-    def _log(self, event: str, model: int = -1, worker: int = -1, detail: str = "") -> None:
+    def log(self, event: str, model: int = -1, worker: int = -1, detail: str = "") -> None:
         self.events.append((self.env._now, event, model, worker, detail))
 
     # ----------------------------------------------------------------------------------------- staff
@@ -290,27 +158,16 @@ class OrgSimulation:
                 retraining=self.streams.sampler(f"lifecycle/retraining/{name}", s.lifecycle.retraining_effort_hours),
                 lifetime=self.streams.sampler(f"lifecycle/lifetime/{name}", self.lifetime),
                 serving=self.serving.draws(name) if self.serving else None,
-                incidents=self._incident_draws(name) if self.drift else None)
+                incidents=self.incidents.draws(name) if self.incidents else None)
         self.workers[worker.id] = worker
         self.staff[role][worker.id] = worker
         self._set_headcount(role, +1)
-        self._log("hired", worker=worker.id, detail=role)
+        self.log("hired", worker=worker.id, detail=role)
         worker.process = self.env.process(self._work(worker))
         rate = getattr(self.s.attrition.annual_rate, role)
         if rate > 0:
             tenure = self.attrition_rng[role].exponential(HOURS_PER_YEAR / rate)
-            self._at(self.env._now + tenure, lambda _ev: worker.process.interrupt("leaves"))
-
-    def _incident_draws(self, name: str) -> IncidentDraws:
-        i = self.s.incidents
-        return IncidentDraws(
-            random=self.streams.generator(f"drift/{name}"),
-            business=self.streams.sampler(f"incidents/business/{name}", Distribution(
-                dist=i.business_detection_days.dist, mean=i.business_detection_days.mean * HOURS_PER_DAY,
-                cv=i.business_detection_days.cv)),
-            diagnose=self.streams.sampler(f"incidents/diagnose/{name}", i.diagnose_hours),
-            manual_rollback=self.streams.sampler(f"incidents/rollback/{name}", i.manual_rollback_hours),
-            hotfix=self.streams.sampler(f"incidents/hotfix/{name}", i.hotfix_hours))
+            self.at(self.env._now + tenure, lambda _ev: worker.process.interrupt("leaves"))
 
     def _set_headcount(self, role: str, delta: int) -> None:
         self.role_count[role] += delta
@@ -332,9 +189,9 @@ class OrgSimulation:
         del self.workers[worker.id]
         del self.staff[worker.role][worker.id]
         self._set_headcount(worker.role, -1)
-        self._log("left", worker=worker.id, detail=worker.role)
+        self.log("left", worker=worker.id, detail=worker.role)
         if self.s.attrition.backfill:
-            self._at(self.env._now + self.s.attrition.time_to_hire_days * HOURS_PER_DAY,
+            self.at(self.env._now + self.s.attrition.time_to_hire_days * HOURS_PER_DAY,
                      lambda _ev, role=worker.role: self._hire(role))
 
     def _work(self, w: Worker):
@@ -490,7 +347,7 @@ class OrgSimulation:
                 return item
         return None
 
-    def _enqueue(self, item: WorkItem) -> None:
+    def enqueue(self, item: WorkItem) -> None:
         self.queues[item.kind].append(item)
         self._offer(item)
 
@@ -535,29 +392,29 @@ class OrgSimulation:
             model = Model(id=len(self.models), trained_at=now, trained_by=w.id, draws=w.draws)
             self.models.append(model)
             self.backlog.add(now, 1)
-            self._log("trained", model.id, w.id)
+            self.log("trained", model.id, w.id)
             production = WorkItem(kind="productionisation", base_effort=model.draws.effort(), model=model)
-            self._enqueue(production)
+            self.enqueue(production)
             abandon_after = self.s.productionisation.abandon_after_days * HOURS_PER_DAY
-            self._at(now + abandon_after, partial(self._abandon, production))
+            self.at(now + abandon_after, partial(self._abandon, production))
         elif item.kind == "retraining":
             model = item.model
-            self._log("retrained", model.id, w.id)
+            self.log("retrained", model.id, w.id)
             if model.is_live:
                 share = self.s.productionisation.version_effort_share
-                self._enqueue(WorkItem(kind="productionisation", base_effort=model.draws.effort() * share,
+                self.enqueue(WorkItem(kind="productionisation", base_effort=model.draws.effort() * share,
                                        model=model, is_version=True))
             else:
                 model.version_pending = False
         elif item.kind == "productionisation":
-            self._log("productionised", item.model.id, w.id)
+            self.log("productionised", item.model.id, w.id)
             review = item.model.draws.review() * self.factor["review"]
             ready = now + review
             every = self.s.deploy.release_every_days * HOURS_PER_DAY
             live = math.ceil(ready / every) * every if every > 0 else ready
-            self._at(live, partial(self._go_live, item))
+            self.at(live, partial(self._go_live, item))
         elif item.kind == "incident":
-            self._incident_step_done(item)
+            self.incidents.step_done(item)
         elif item.kind == "platform":
             self.chunks_left[item.capability] -= 1
             if self.chunks_left[item.capability] == 0:
@@ -570,7 +427,7 @@ class OrgSimulation:
         item.state = "abandoned"
         item.model.abandoned_at = self.env._now
         self.backlog.add(self.env._now, -1)
-        self._log("abandoned", item.model.id)
+        self.log("abandoned", item.model.id)
 
     def _go_live(self, item: WorkItem, _event: simpy.Event | None = None) -> None:
         now, model = self.env._now, item.model
@@ -585,165 +442,50 @@ class OrgSimulation:
             self.models_live.add(now, 1)
             lifetime = self.s.lifecycle.lifetime_days
             if lifetime > 0:
-                self._at(now + model.draws.lifetime(), partial(self._retire, model))
+                self.at(now + model.draws.lifetime(), partial(self._retire, model))
             self._update_toil()
             if self.serving:
                 model.serving_mode, model.serving_level = self.serving.assign(model.draws.serving)
-            if self.drift:
-                self._next_world_change(model)
-        self._new_version(model)
+            if self.incidents:
+                self.incidents.model_live(model)
+        self.new_version(model)
         every = self.s.lifecycle.retrain_every_days
         if every > 0:
-            self._at(now + every * HOURS_PER_DAY, partial(self._request_retraining, model))
+            self.at(now + every * HOURS_PER_DAY, partial(self._request_retraining, model))
 
-    def _new_version(self, model: Model) -> None:
+    def new_version(self, model: Model) -> None:
         """A new version of a live model goes live: it ends what the old version suffered, and may bring defects."""
         now = self.env._now
         if self.serving:
             model.serving_cost += self.serving.deployed(model.serving_mode, replaces_a_version=model.versions_live > 0)
         model.versions_live += 1
         self.deploys.append((now, model.id, model.versions_live))
-        self._log("live", model.id, detail=f"v{model.versions_live}")
-        if self.drift:
-            # A version trained on recent data and deployed from scratch no longer has the old version's skew or
-            # defects, nor its drift; a broken upstream pipeline stays broken.
-            self._end_incidents(model, "new_version", lambda i: i.cause != "pipeline_break")
-            rng = model.draws.incidents.random
-            for cause in DEPLOY_CAUSES:
-                defect = getattr(self.s.drift, cause)
-                if defect.per_deploy > 0 and rng.random() < defect.per_deploy:
-                    self._arrive(model, cause)
+        self.log("live", model.id, detail=f"v{model.versions_live}")
+        if self.incidents:
+            self.incidents.new_version(model)
 
     def _request_retraining(self, model: Model, _event: simpy.Event | None = None) -> None:
         if not model.is_live or model.version_pending:
             return
         model.version_pending = True
-        self._log("retraining_requested", model.id)
-        self._enqueue(WorkItem(kind="retraining", base_effort=model.draws.retraining(), model=model))
+        self.log("retraining_requested", model.id)
+        self.enqueue(WorkItem(kind="retraining", base_effort=model.draws.retraining(), model=model))
 
     def _retire(self, model: Model, _event: simpy.Event | None = None) -> None:
         model.retired_at = self.env._now
         model.is_live = False
-        if self.drift:
-            self._end_incidents(model, "retired", lambda _i: True)
+        if self.incidents:
+            self.incidents.retired(model)
         if self.serving:
             self._settle_serving(model)
         self.models_live.add(self.env._now, -1)
-        self._log("retired", model.id)
+        self.log("retired", model.id)
         self._update_toil()
 
     def _settle_serving(self, model: Model) -> None:
         served = self.serving.settle(model.serving_mode, model.serving_level, model.live_at, self.env._now)
         model.serving_cost += served.cost_usd
         model.predictions += served.predictions
-
-    # --------------------------------------------------------------------------- drift and incidents
-
-    def _next_world_change(self, model: Model) -> None:
-        """Changes in the world reach each live model as a Poisson process (all causes merged)."""
-        if self.world_rate > 0:
-            wait = model.draws.incidents.random.exponential(1.0 / self.world_rate)
-            self._at(self.env._now + wait, partial(self._world_change, model))
-
-    def _world_change(self, model: Model, _event: simpy.Event | None = None) -> None:
-        if not model.is_live:
-            return
-        rng = model.draws.incidents.random
-        rates = [getattr(self.s.drift, c).rate_per_model_year for c in WORLD_CAUSES]
-        cause = WORLD_CAUSES[int(np.searchsorted(np.cumsum(rates), rng.random() * sum(rates), side="right"))]
-        self._arrive(model, cause)
-        self._next_world_change(model)
-
-    def _arrive(self, model: Model, cause: str) -> None:
-        """A cause reaches a live model: stopped by a capability, or the start of a degradation."""
-        rng, drift = model.draws.incidents.random, getattr(self.s.drift, cause)
-        guard = PREVENTED_BY.get(cause)
-        if guard in self.built and drift.prevented_share > 0 and rng.random() < drift.prevented_share:
-            self.prevented[cause] += 1
-            self._log("drift_prevented", model.id, detail=cause)
-            return
-        now = self.env._now
-        incident = Incident(model=model, cause=cause, onset=now, loss_per_hour=loss_per_hour(self.s, drift))
-        self.incidents.append(incident)
-        model.open_incidents.append(incident)
-        self._log("drift", model.id, detail=cause)
-        detection = self.monitors.detect(
-            cause, drift, rng, model.draws.incidents.business, monitoring_on="monitoring" in self.built,
-            latency_alerting="serving" in self.built, max_hours=self.horizon - now)
-        self._at(now + detection.lag_hours, partial(self._detected, incident, detection.by))
-
-    def _detected(self, incident: Incident, by: str, _event: simpy.Event | None = None) -> None:
-        if incident.ended_at == incident.ended_at:  # ended before anyone noticed
-            return
-        incident.detected_at, incident.detected_by = self.env._now, by
-        self._log("incident", incident.model.id, detail=f"{incident.cause} by {by}")
-        draws = incident.model.draws.incidents
-        self._incident_work(incident, "diagnose", draws.diagnose())
-
-    def _incident_work(self, incident: Incident, step: str, effort: float, skill: str = "toil") -> None:
-        self._enqueue(WorkItem(kind="incident", base_effort=effort, effort=effort, skill=skill, incident=incident,
-                               step=step))
-
-    def _incident_step_done(self, item: WorkItem) -> None:
-        incident, now = item.incident, self.env._now
-        if incident.ended_at == incident.ended_at:
-            return
-        model, draws = incident.model, incident.model.draws.incidents
-        if item.step == "interim_fix":
-            incident.relieved_at, incident.relief = now, self.s.incidents.interim_fix_recovery
-            self._log("relieved", model.id, detail=incident.cause)
-            labels = (self.s.incidents.fresh_labels_days + self.s.impact.label_delay_days) * HOURS_PER_DAY
-            effort = model.draws.retraining() * self.factor["retraining"]
-            self._at(max(now, incident.onset + labels), partial(self._urgent_retrain, incident, effort))
-            return
-        if item.step != "diagnose":
-            self._mitigate(incident, item.step)
-            return
-        if incident.cause in ROLLBACK_FIXES and "model_registry" in self.built and model.versions_live >= 2:
-            if "incident_process" in self.built:  # an automated, rehearsed rollback to the previous version
-                minutes = self.s.incidents.automated_rollback_minutes
-                self._at(now + minutes / 60.0, partial(self._mitigate_at, incident, "automated_rollback"))
-            else:
-                self._incident_work(incident, "manual_rollback", draws.manual_rollback())
-        elif incident.cause in RETRAIN_FIXES:
-            # A model for the new world needs labels from it; until they arrive, a quick fix wins back some loss.
-            self._incident_work(incident, "interim_fix", draws.hotfix())
-        else:  # a pipeline to repair, or a version with nothing to roll back to: fix it by hand
-            self._incident_work(incident, "hotfix", draws.hotfix())
-
-    def _urgent_retrain(self, incident: Incident, effort: float, _event: simpy.Event | None = None) -> None:
-        if incident.ended_at != incident.ended_at:
-            self._incident_work(incident, "retrain", effort, skill="retraining")
-
-    def _mitigate_at(self, incident: Incident, how: str, _event: simpy.Event | None = None) -> None:
-        self._mitigate(incident, how)
-
-    def _mitigate(self, incident: Incident, how: str) -> None:
-        if incident.ended_at == incident.ended_at:
-            return
-        incident.mitigated_at, incident.mitigation = self.env._now, how
-        self._log("mitigated", incident.model.id, detail=f"{incident.cause} by {how}")
-        self._end(incident, "mitigated")
-        if how == "retrain" and incident.model.is_live:
-            self._new_version(incident.model)  # also ends the model's other drift
-
-    def _end_incidents(self, model: Model, why: str, which) -> None:
-        for incident in [i for i in model.open_incidents if which(i)]:
-            self._end(incident, why)
-
-    def _end(self, incident: Incident, why: str) -> None:
-        if incident.ended_at == incident.ended_at:
-            return
-        incident.ended_at, incident.ended_by = self.env._now, why
-        incident.model.open_incidents.remove(incident)
-
-    def _count_monitored(self) -> None:
-        """Keep the integral of monitored live models over time, for the false-alarm count."""
-        now = self.env._now
-        self.monitored_hours += self.monitored_live * (now - self.monitored_since)
-        self.monitored_since = now
-        watched = self.monitors is not None and self.monitors.any and "monitoring" in self.built
-        self.monitored_live = self.models_live.values[-1] if watched else 0.0
 
     # -------------------------------------------------------------------------------------- platform
 
@@ -765,7 +507,7 @@ class OrgSimulation:
         self.factor["review"] *= cap.review_factor
         self.upkeep_fixed += cap.upkeep_hours_per_week
         self.levels["capabilities_built"].set(self.env._now, len(self.built))
-        self._log("capability_built", detail=name)
+        self.log("capability_built", detail=name)
         self._update_toil()
 
     # ------------------------------------------------------------------------------------------ toil
@@ -777,11 +519,8 @@ class OrgSimulation:
         self.toil_unmet_since = now
         live = self.models_live.values[-1]
         model_toil = live * self.s.lifecycle.toil_hours_per_model_week * self.factor["toil"]
-        if self.drift:
-            self._count_monitored()
-            # Each false alarm pages the on-call for a look: a steady load like toil.
-            model_toil += (self.monitored_live * self.false_alarms_per_model_month * self.s.monitoring.triage_hours
-                           * HOURS_PER_WEEK / HOURS_PER_MONTH)
+        if self.incidents:
+            model_toil += self.incidents.triage_hours_per_week(live)
         upkeep = self.upkeep_fixed + (live * self.s.platform.upkeep_hours_per_model_week if self.built else 0.0)
         count, efficiency = self.role_count, self.toil_efficiency
         demand = dict.fromkeys(ROLES, 0.0)
@@ -815,13 +554,7 @@ class OrgSimulation:
                 if model.is_live:
                     self._settle_serving(model)
         self._update_toil()
-        false_alarms = 0
-        if self.drift:
-            for model in self.models:
-                self._end_incidents(model, "horizon", lambda _i: True)
-            months = self.monitored_hours / HOURS_PER_MONTH
-            false_alarms = int(self.streams.generator("monitoring/false_alarms").poisson(
-                months * self.false_alarms_per_model_month))
+        false_alarms = self.incidents.finish(self.models) if self.incidents else 0
         return SimOutput(
             scenario=self.s, seed=self.seed, replication=self.replication, horizon=self.horizon,
             models=self.models, events=self.events, levels=self.levels, role_hours=self.role_hours,
@@ -830,10 +563,10 @@ class OrgSimulation:
             event_count=next(self.env._eid),  # SimPy's running count of scheduled events
             serving=self.serving.totals if self.serving else None,
             edge_stale_device_days=self.serving.edge_stale_device_days if self.serving else math.nan,
-            incidents=self.incidents if self.drift else None,
-            drift_prevented=dict(self.prevented) if self.drift else None,
+            incidents=self.incidents.incidents if self.incidents else None,
+            drift_prevented=dict(self.incidents.prevented) if self.incidents else None,
             false_alarms=false_alarms,
-            monitored_model_months=self.monitored_hours / HOURS_PER_MONTH,
+            monitored_model_months=self.incidents.monitored_hours / HOURS_PER_MONTH if self.incidents else 0.0,
         )
 
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from mlorg.rng import Sampler, Streams
 from mlorg.scenario import Scenario
-from mlorg.serving.capacity import load_instances
 from mlorg.serving.fleet import RealtimePolicy, ServingTotals, SloTable, realtime_totals
+from mlorg.serving.instances import load_instances
 from mlorg.serving.traffic import hourly_profile
 
 MODES = ("realtime", "batch", "edge")

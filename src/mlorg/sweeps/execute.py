@@ -51,12 +51,13 @@ def run_chunk(scenario: Scenario, index: int, seed: int, replications: Sequence[
 
 def run_all(scenarios: Sequence[Scenario], replications: int, seed: int, *, backend: str = "process",
             workers: int | None = None, scheduler: Any = None, progress: Progress | None = None,
-            timeout: float = DEFAULT_TIMEOUT_S, connect_timeout: float = CONNECT_TIMEOUT_S) -> list[Row]:
+            timeout: float = DEFAULT_TIMEOUT_S, connect_timeout: float | None = None) -> list[Row]:
     """Replications 0 … n-1 of every scenario, as rows sorted by (scenario index, replication).
 
     ``progress(done, total)`` is called as runs finish; an exception it raises stops the sweep (that is how
     a caller cancels) and reaches the caller. On a pool or cluster each run may take ``timeout`` seconds.
     """
+    connect_timeout = CONNECT_TIMEOUT_S if connect_timeout is None else connect_timeout  # read when called
     check_execution(backend, workers, scheduler, timeout)
     total = len(scenarios) * replications
     if backend == "serial" or (backend == "process" and (workers or _cpu_count()) == 1):
@@ -181,6 +182,9 @@ def dask_client(scheduler: Any, workers: int | None, connect_timeout: float) -> 
     except (OSError, TimeoutError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SweepError(f"cannot reach the Dask scheduler at {scheduler} ({reason})") from None
+    except Exception as exc:  # something answered, but not as a Dask scheduler does (garbage can even ask for EiB)
+        raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: what answers there is not a Dask "
+                         f"scheduler ({type(exc).__name__})") from None
     with client:
         yield client
 

@@ -24,7 +24,7 @@ from scipy import stats
 
 from mlorg.results import mean_ci
 from mlorg.scenario import Scenario
-from mlorg.sweeps.execute import CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, Progress
+from mlorg.sweeps.execute import DEFAULT_TIMEOUT_S, Progress
 from mlorg.sweeps.grid import SweepError, Value
 from mlorg.sweeps.table import cell_values, check_metric, check_replications, parameters, sweep
 
@@ -83,7 +83,7 @@ def optimise(scenario: Scenario, grid: Mapping[str, str | Sequence[Value]], targ
              minimise: str = "total_cost_usd", replications: int = 10, seed: int = 0, *,
              confidence: float = 0.95, runners_up: int = 3, backend: str = "process", workers: int | None = None,
              scheduler: Any = None, progress: Progress | None = None, timeout: float = DEFAULT_TIMEOUT_S,
-             connect_timeout: float = CONNECT_TIMEOUT_S) -> Optimum:
+             connect_timeout: float | None = None) -> Optimum:
     """Sweep ``grid`` and pick the cell with the lowest mean ``minimise`` among those meeting ``target``."""
     target = parse_target(target) if isinstance(target, str) else target
     check_metric(minimise, "minimise")

@@ -19,7 +19,7 @@ import pandas as pd
 
 from mlorg.results import mean_ci
 from mlorg.scenario import CAPABILITIES, ROLES, Scenario, ScenarioError, validate
-from mlorg.sweeps.execute import CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, Progress, run_all
+from mlorg.sweeps.execute import DEFAULT_TIMEOUT_S, Progress, run_all
 from mlorg.sweeps.grid import SweepError, edit
 from mlorg.sweeps.table import check_metric, check_replications, check_seed
 
@@ -123,7 +123,7 @@ def _edited(scenario: Scenario, path: str, value: Any) -> Scenario | None:
 def sensitivity(scenario: Scenario, metric: str = "ttp_days_p90", spread: float = 0.2, replications: int = 10,
                 seed: int = 0, *, inputs: Sequence[str] | None = None, backend: str = "process",
                 workers: int | None = None, scheduler: Any = None, progress: Progress | None = None,
-                timeout: float = DEFAULT_TIMEOUT_S, connect_timeout: float = CONNECT_TIMEOUT_S) -> pd.DataFrame:
+                timeout: float = DEFAULT_TIMEOUT_S, connect_timeout: float | None = None) -> pd.DataFrame:
     """The tornado table of ``metric``: one row per input, ranked by the size of its swing.
 
     Columns: ``input``, ``base_value``, ``low_value``, ``high_value``, ``base_mean`` (the metric at the

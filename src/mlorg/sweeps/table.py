@@ -10,9 +10,10 @@ from typing import Any
 import pandas as pd
 
 from mlorg import __version__
-from mlorg.results import MAX_REPLICATIONS, METRIC_DOCS, mean_ci
+from mlorg.metric_table import METRIC_DOCS
+from mlorg.results import MAX_REPLICATIONS, mean_ci
 from mlorg.scenario import Scenario
-from mlorg.sweeps.execute import CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, Progress, Row, run_all
+from mlorg.sweeps.execute import DEFAULT_TIMEOUT_S, Progress, Row, run_all
 from mlorg.sweeps.grid import Cell, SweepError, Value, cells
 
 FORMATS = (".csv", ".parquet", ".duckdb")
@@ -22,7 +23,7 @@ DUCKDB_TABLE = "sweep"
 def sweep(scenario: Scenario, grid: Mapping[str, str | Sequence[Value]], replications: int = 10, seed: int = 0, *,
           backend: str = "process", workers: int | None = None, scheduler: Any = None,
           progress: Progress | None = None, timeout: float = DEFAULT_TIMEOUT_S,
-          connect_timeout: float = CONNECT_TIMEOUT_S) -> pd.DataFrame:
+          connect_timeout: float | None = None) -> pd.DataFrame:
     """Run ``replications`` of every cell of ``grid`` and return one row per (cell, replication).
 
     ``grid`` maps dotted field paths to values (a list, or a spec such as ``"0..8"`` or ``"1,2,4"``). The
@@ -61,8 +62,8 @@ def check_metric(name: str, where: str = "metric") -> str:
 
         close = difflib.get_close_matches(name, list(METRIC_DOCS), n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise SweepError(f"{where}: {name!r} is not allowed; must be a run metric such as ttp_days_p90 or "
-                         f"total_cost_usd (the README's metrics table lists them all){hint}")
+        raise SweepError(f"{where}: {name!r} is not allowed; must be the name of a run metric, such as "
+                         f"ttp_days_p90 or total_cost_usd{hint}")
     return name
 
 

@@ -1,0 +1,1 @@
+"""What several pages share: how a form checks what people type."""

@@ -1,0 +1,111 @@
+"""What several commands share: the usage error, bounded numeric options, and the options of each family of
+commands (the reference pipeline's, a service time's, a sweep's execution), and progress bars on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from mlorg.inputs import INPUTS
+from mlorg.results import MAX_REPLICATIONS
+
+EXIT_USAGE = 2
+EXIT_FAILED_CHECK = 1
+ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_PIPELINE_SCENARIO = ROOT / "scenarios" / "fraud_drift.toml"
+DEFAULT_PIPELINE_DB = ROOT / "data" / "pipeline.duckdb"
+MAX_SEED = 2**63 - 1
+
+
+def default_registry() -> Path:
+    """The reference pipeline's registry: ``$MLORG_REGISTRY_DB`` (as the app's Registry page reads), else
+    ``data/pipeline.duckdb``."""
+    return Path(os.environ.get("MLORG_REGISTRY_DB", DEFAULT_PIPELINE_DB))
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; its message is shown as is."""
+
+
+def int_option(name: str, lo: int, hi: int):
+    return bounded_option(name, int, "an integer", lo, hi)
+
+
+def float_option(name: str, lo: float, hi: float):
+    return bounded_option(name, float, "a number", lo, hi)
+
+
+def bounded_option(name: str, kind: type, kind_text: str, lo: float, hi: float):
+    """An argparse type that names the value and the allowed range when it refuses one."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; must be {kind_text}") from None
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise argparse.ArgumentTypeError(f"{text} is not allowed; must be >= {_plain(lo)} and <= {_plain(hi)}")
+        return value
+    parse.__name__ = name
+    return parse
+
+
+def input_option(flag: str, name: str):
+    """An argparse type for an input of :data:`mlorg.inputs.INPUTS`: the same rule, and the same words, as the
+    app's form gives it."""
+    rule = INPUTS[name]
+
+    def parse(text: str):
+        try:
+            value = rule.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; must be {rule.rule}") from None
+        refusal = rule.refusal(value)
+        if refusal is not None:
+            raise argparse.ArgumentTypeError(refusal)
+        return value
+    parse.__name__ = flag
+    return parse
+
+
+def _plain(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def seed_option(parser: argparse.ArgumentParser, hi: int = MAX_SEED) -> None:
+    parser.add_argument("--seed", type=int_option("--seed", 0, hi), default=0, metavar="S",
+                        help="random seed (default 0; the same seed gives the same results)")
+
+
+def replications_option(parser: argparse.ArgumentParser, what: str = "independent replications") -> None:
+    parser.add_argument("--replications", type=int_option("--replications", 1, MAX_REPLICATIONS), default=10,
+                        metavar="N", help=f"{what} (default 10)")
+
+
+def horizon_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--horizon-days", type=float_option("--horizon-days", 1, 36500), metavar="D",
+                        help="override the scenario's horizon_days")
+
+
+def db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, metavar="PATH", help="DuckDB file (default data/mlorg.duckdb or $MLORG_DB)")
+
+
+def json_option(parser: argparse.ArgumentParser, help_text: str = "print JSON instead of a table") -> None:
+    parser.add_argument("--json", action="store_true", help=help_text)
+
+
+def progress_bar(unit: str, *, show: bool) -> Callable[[int, int], None] | None:
+    """A progress callback drawing ``[####   ] 3/10 UNIT`` on stderr; None when ``show`` is false (JSON output,
+    or stderr is not a terminal)."""
+    if not show or not sys.stderr.isatty():
+        return None
+
+    def draw(done: int, total: int) -> None:
+        bar = "#" * (30 * done // total)
+        print(f"\r[{bar:<30}] {done}/{total} {unit}", end="" if done < total else "\n", file=sys.stderr)
+
+    return draw

@@ -1,0 +1,110 @@
+"""Every metric a run reports, in one table: its label for people, its kind (how to show it), what it means and
+the range its value can take (a confidence interval is clipped to that range and to nothing else).
+
+The command line prints names (``ttp_days_p90``) because scripts read them; the app shows labels ("P90 time to
+production") with the name and meaning on hover.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mlorg.scenario import DRIFT_CAUSES, ROLES
+
+TIME_ACTIVITIES = ("research", "productionisation", "retraining", "toil", "platform", "incident", "idle")
+ROLE_TEXT = {"data_scientist": "data scientist", "ml_engineer": "ML engineer", "platform_engineer": "platform engineer"}
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    kind: str  # days, hours, usd, share, rate or count: picks the format (mlorg.formatting.value)
+    doc: str
+    lo: float = 0.0  # the range the metric's value can take
+    hi: float = math.inf
+
+
+def _table(*metrics: Metric) -> dict[str, Metric]:
+    return {m.name: m for m in metrics}
+
+
+def _share(name: str, label: str, doc: str) -> Metric:
+    return Metric(name, label, "share", doc, 0.0, 1.0)
+
+
+METRICS: dict[str, Metric] = _table(
+    Metric("ttp_days_median", "Median time to production", "days",
+           "median days from trained to live, over new models shipped in the run"),
+    Metric("ttp_days_p90", "P90 time to production", "days", "90th percentile of time-to-production (days)"),
+    Metric("ttp_days_mean", "Mean time to production", "days", "mean time-to-production (days)"),
+    Metric("models_trained", "Models trained", "count", "new models trained"),
+    Metric("models_shipped", "Models shipped", "count", "new models that went live"),
+    _share("ship_share", "Share of trained models shipped", "share of trained models that went live"),
+    Metric("models_live_end", "Models live at end", "count", "models live at the end"),
+    Metric("models_live_mean", "Models live (time-weighted mean)", "count", "time-weighted mean of models live"),
+    Metric("backlog_end", "Backlog at end", "count", "trained models neither live nor abandoned at the end"),
+    Metric("backlog_mean", "Backlog (time-weighted mean)", "count", "time-weighted mean backlog"),
+    Metric("models_abandoned", "Models abandoned", "count",
+           "trained models dropped after waiting too long (the wall of demos)"),
+    Metric("versions_deployed", "Retrained versions deployed", "count", "retrained versions that went live"),
+    Metric("deploys_per_model_year", "Deploys per model-year", "count",
+           "deploys (first and later versions) per live model-year"),
+    Metric("version_deploys_per_model_year", "Retrained deploys per model-year", "count",
+           "retrained versions deployed per live model-year"),
+    Metric("capabilities_built_end", "Capabilities in place at end", "count",
+           "platform capabilities in place at the end", 0.0, 5.0),
+    Metric("headcount_end", "Headcount at end", "count", "people at the end"),
+    Metric("staff_cost_usd", "Staff cost", "usd", "fully loaded staff cost over the run"),
+    Metric("toil_unmet_hours", "Unmet maintenance", "hours", "maintenance hours nobody had capacity for"),
+    Metric("serving_cost_usd", "Serving cost", "usd",
+           "cost of serving every live model (replica-hours, batch compute, edge rollouts)"),
+    Metric("cost_per_1k_predictions_usd", "Serving cost per 1,000 predictions", "usd",
+           "serving cost per thousand predictions"),
+    _share("slo_attainment", "Latency SLO met", "share of real-time model-hours whose p99 latency met the SLO"),
+    Metric("predictions_served", "Predictions served", "count", "predictions made by live models"),
+    Metric("edge_stale_device_days", "Device-days on a superseded version", "count",
+           "device-days edge models spent on a superseded version while a new one rolled out"),
+    Metric("drift_events", "Drifts and defects", "count",
+           "drifts, breaks and bad deploys that reached a live model or were stopped before it"),
+    Metric("drift_prevented", "Drifts and defects stopped", "count",
+           "of those, stopped by a capability before they reached a model"),
+    Metric("incidents", "Incidents", "count", "degradations someone noticed (a monitor or the business)"),
+    *(Metric(f"incidents_{cause}", f"Incidents: {cause.replace('_', ' ')}", "count",
+             f"incidents caused by {cause.replace('_', ' ')}") for cause in DRIFT_CAUSES),
+    Metric("detection_lag_hours_median", "Median detection lag", "hours",
+           "median hours from the start of a degradation to its detection"),
+    Metric("mttd_hours", "Mean time to detect", "hours",
+           "mean time to detect: hours from the start of a degradation to its detection"),
+    Metric("mttr_hours", "Mean time to restore", "hours",
+           "mean time to restore: hours from detection to the first mitigation (rollback, hot-fix, or the quick fix "
+           "that holds until a retrain)"),
+    Metric("degraded_model_days", "Degraded model-days", "days", "days live models spent degraded, summed over models"),
+    Metric("business_loss_usd", "Business loss", "usd",
+           "value lost while models were degraded (e.g. fraud let through)"),
+    Metric("false_alarms_per_model_month", "False alarms per model-month", "rate",
+           "false alarms per monitored live model per month"),
+    Metric("total_cost_usd", "Total cost", "usd",
+           "staff cost + serving cost + business loss (a part the scenario does not model counts as 0)"),
+    *(_share(f"time_share_{role}_{activity}", f"{ROLE_TEXT[role].capitalize()} time: {activity}",
+             f"share of {ROLE_TEXT[role]} time spent on {activity}")
+      for role in ROLES for activity in TIME_ACTIVITIES),
+)
+
+METRIC_DOCS: dict[str, str] = {name: m.doc for name, m in METRICS.items()}
+
+
+def label(name: str) -> str:
+    """A metric's label for people; a name the table does not know is shown as it is."""
+    return METRICS[name].label if name in METRICS else name
+
+
+def kind(name: str) -> str:
+    """How to show a metric's values (:func:`mlorg.formatting.value`); ``count`` for a name the table lacks."""
+    return METRICS[name].kind if name in METRICS else "count"
+
+
+def option_text(name: str) -> str:
+    """A metric in a list people pick from: its label, and its name for those who script."""
+    return f"{label(name)} ({name})" if name in METRICS else name

@@ -1,0 +1,245 @@
+"""Sequential detectors on window means: the CUSUM through its Markov chain (Brook & Evans), Siegmund's approximation
+and the quickest-detection reference (Lorden, Moustakides), and Page–Hinkley through its own recursion."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+from scipy import special
+
+from mlorg.monitoring.detectors import Cusum, PageHinkley
+from mlorg.monitoring.window_lag import QUADRATURE, Lag
+
+CUSUM_K = 0.5  # reference value of the monitor's CUSUM: tuned to a 1σ shift of the window mean (Montgomery)
+
+
+class Setting(Protocol):
+    """What these functions read of a monitor (:class:`mlorg.monitoring.characteristics.Monitor`)."""
+
+    detector: str
+    threshold: float
+    window: int
+    cadence_hours: float
+
+    @property
+    def window_hours(self) -> float: ...
+
+
+@lru_cache(maxsize=512)
+def cusum_chain(k: float, h: float, mean: float, states: int) -> np.ndarray:
+    """Transition matrix among the in-control states of an upper CUSUM S' = max(0, S + z − k), z ~ N(mean, 1),
+    alarm when S' > h (Brook & Evans 1972): state 0 is S = 0, state j > 0 the cell of width Δ around jΔ."""
+    width = h / (states - 0.5)
+    centre = np.arange(states) * width
+    upper_edge = centre + 0.5 * width
+    step = upper_edge[None, :] - centre[:, None] + k - mean  # z needed to land at or below each cell's top
+    cumulative = special.ndtr(step)
+    return np.diff(np.c_[np.zeros(states), cumulative], axis=1)
+
+
+def cusum_states(h: float) -> int:
+    return int(min(max(200, 40 * h), 1500))
+
+
+def cusum_arl_vector(k: float, h: float, mean: float) -> np.ndarray:
+    """Expected observations to alarm from each state of the chain."""
+    states = cusum_states(h)
+    q = cusum_chain(k, h, mean, states)
+    return np.linalg.solve(np.eye(states) - q, np.ones(states))
+
+
+@lru_cache(maxsize=1024)
+def cusum_arl(k: float, h: float, mean: float, two_sided: bool = False) -> float:
+    """Average run length of a CUSUM started at 0; a two-sided one combines its sides as 1/ARL = 1/ARL₊ + 1/ARL₋
+    (exact when only one side can come near its limit, as here)."""
+    upper = cusum_arl_vector(k, h, mean)[0]
+    if not two_sided:
+        return float(upper)
+    lower = cusum_arl_vector(k, h, -mean)[0]
+    return float(1.0 / (1.0 / upper + 1.0 / lower))
+
+
+def quasi_stationary(k: float, h: float) -> np.ndarray:
+    """Where a CUSUM that has run for a while without alarm sits: the normalised left eigenvector of the in-control
+    chain (the start that "a drift at a random moment" meets)."""
+    q = cusum_chain(k, h, 0.0, cusum_states(h))
+    state = np.full(q.shape[0], 1.0 / q.shape[0])
+    for _ in range(2000):
+        nxt = state @ q
+        nxt /= nxt.sum()
+        if np.abs(nxt - state).max() < 1e-12:
+            break
+        state = nxt
+    return state
+
+
+def cusum_lag(monitor: Setting, shift: float) -> Lag:
+    """Lag of the monitor's CUSUM on window means (upper side for a rise; the lower side mirrors it)."""
+    h, cadence, local = monitor.threshold, monitor.cadence_hours, abs(shift) * math.sqrt(monitor.window)
+    after = cusum_arl_vector(CUSUM_K, h, local)
+    start = quasi_stationary(CUSUM_K, h)
+    states = after.size
+
+    def lag_from(state: np.ndarray, first: float) -> float:
+        f = min(first / monitor.window_hours, 1.0)
+        survived = state @ cusum_chain(CUSUM_K, h, local * f, states)  # the first window is partly drifted
+        return first + cadence * float(survived @ after)
+
+    firsts = (np.arange(QUADRATURE) + 0.5) / QUADRATURE * cadence
+    zero = np.zeros(states)
+    zero[0] = 1.0
+    mean = float(np.mean([lag_from(start, a) for a in firsts]))
+    worst = max(lag_from(zero, a) for a in (*firsts, cadence))
+    return Lag(mean_hours=mean, worst_hours=float(worst))
+
+
+def siegmund_arl(k: float, h: float, mean: float) -> float:
+    """Siegmund's (1985) approximation to the ARL of an upper CUSUM on N(mean, 1) observations started at 0:
+    (e^{−2Δb} + 2Δb − 1) / (2Δ²) with Δ = mean − k and b = h + 1.166."""
+    drift, b = mean - k, h + 1.166
+    if abs(drift) < 1e-9:
+        return b * b
+    exponent = -2 * drift * b
+    if exponent > 700:  # beyond a float: an ARL this long is never reached
+        return math.inf
+    return (math.exp(exponent) + 2 * drift * b - 1) / (2 * drift * drift)
+
+
+@dataclass(frozen=True)
+class QuickestDetection:
+    """The quickest-detection reference for a mean shift of ``shift`` σ per sample at a false-alarm ARL₀."""
+
+    arl0_samples: float
+    h: float  # decision interval of the CUSUM with k = shift / 2 that has this ARL₀
+    delay_samples: float  # its delay from a zero statistic (Lorden's worst case), by Siegmund's approximation
+    lorden_approx_samples: float  # ln(ARL₀) / KL with KL = shift² / 2, reached only as ARL₀ grows
+
+
+def quickest_detection(shift: float, arl0_samples: float) -> QuickestDetection:
+    """The CUSUM tuned to a shift (k = shift/2) with a given ARL₀ is minimax-optimal (Lorden 1971, Moustakides
+    1986): no detector with that ARL₀ has a shorter worst-case delay."""
+    shift = abs(shift)
+    if shift <= 0:
+        raise ValueError("quickest detection needs a shift > 0")
+    if not arl0_samples > 1:
+        raise ValueError(f"ARL0 must be > 1 sample, got {arl0_samples!r}")
+    k = shift / 2
+    target = min(arl0_samples, 1e300)
+    low, high = 0.0, 1.0
+    while siegmund_arl(k, high, 0.0) < target:
+        high *= 2.0
+    for _ in range(200):
+        middle = 0.5 * (low + high)
+        low, high = (middle, high) if siegmund_arl(k, middle, 0.0) < target else (low, middle)
+    h = 0.5 * (low + high)
+    return QuickestDetection(arl0_samples=arl0_samples, h=h, delay_samples=siegmund_arl(k, h, shift),
+                             lorden_approx_samples=math.log(arl0_samples) / (shift * shift / 2))
+
+
+# ---------------------------------------------------------------------------------- Page–Hinkley
+
+PH_PATHS = 400
+PH_BURN_IN = 200  # observations before the drift, so the running mean has settled
+PH_MAX_OBSERVATIONS = 20_000
+PH_DELTA, PH_ALPHA, PH_MIN_INSTANCES = 0.005, 1 - 1e-4, 30  # river's defaults, as in detectors.PageHinkley
+
+
+def page_hinkley_paths(threshold: float, observations: np.ndarray, record_from: int = 0,
+                        stop_when_all_hit: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Run two-sided Page–Hinkley detectors (river's algorithm, restarting after each alarm) along each row of
+    ``observations``. Returns, per row, the index of the first alarm at or after ``record_from`` (−1 if none) and
+    the number of alarms seen."""
+    paths, length = observations.shape
+    count, mean = np.zeros(paths), np.zeros(paths)
+    up, up_min = np.zeros(paths), np.full(paths, np.inf)
+    down, down_max = np.zeros(paths), np.full(paths, -np.inf)
+    first, alarms = np.full(paths, -1), np.zeros(paths, dtype=int)
+    for t in range(length):
+        x = observations[:, t]
+        count += 1
+        mean += (x - mean) / count
+        deviation = x - mean
+        up = PH_ALPHA * up + deviation - PH_DELTA
+        up_min = np.minimum(up_min, up)
+        down = PH_ALPHA * down + deviation + PH_DELTA
+        down_max = np.maximum(down_max, down)
+        alarm = (count >= PH_MIN_INSTANCES) & ((up - up_min > threshold) | (down_max - down > threshold))
+        if t >= record_from:
+            first = np.where((first < 0) & alarm, t, first)
+            if stop_when_all_hit and (first >= 0).all():
+                break
+        if alarm.any():  # restart the detectors that alarmed
+            alarms += alarm
+            count[alarm], mean[alarm], up[alarm], down[alarm] = 0, 0, 0, 0
+            up_min[alarm], down_max[alarm] = np.inf, -np.inf
+    return first, alarms
+
+
+@lru_cache(maxsize=64)
+def page_hinkley_null_rate(threshold: float) -> float:
+    """False alarms per observation of a restarting Page–Hinkley detector on N(0, 1) observations."""
+    observations = np.random.default_rng(20261126).standard_normal((200, 5000))
+    _, alarms = page_hinkley_paths(threshold, observations, stop_when_all_hit=False)
+    return alarms.sum() / observations.size
+
+
+@lru_cache(maxsize=512)
+def page_hinkley_rates(threshold: float, locals_: tuple[float, ...]) -> np.ndarray:
+    """Probability that the first observation after a settled run alarms, for each √n·shift."""
+    rng = np.random.default_rng(20261126)
+    out = []
+    for local in locals_:
+        observations = rng.standard_normal((PH_PATHS, PH_BURN_IN + 1))
+        observations[:, -1] += local
+        out.append((page_hinkley_paths(threshold, observations, record_from=PH_BURN_IN)[0] == PH_BURN_IN).mean())
+    return np.array(out)
+
+
+@lru_cache(maxsize=256)
+def page_hinkley_lag_cached(threshold: float, local: float, window_hours: float, cadence: float) -> Lag:
+    rng = np.random.default_rng(20261126)
+    firsts = rng.uniform(0.0, cadence, PH_PATHS)
+    observations = rng.standard_normal((PH_PATHS, PH_BURN_IN + PH_MAX_OBSERVATIONS))
+    observations[:, PH_BURN_IN] += local * np.minimum(firsts / window_hours, 1.0)
+    observations[:, PH_BURN_IN + 1:] += local
+    hits, _ = page_hinkley_paths(threshold, observations, record_from=PH_BURN_IN)
+    if (hits < 0).mean() > 0.01:  # more than 1% of paths never alarmed: the detector misses this drift
+        return Lag(mean_hours=math.inf, worst_hours=math.inf)
+    hits = np.where(hits < 0, PH_BURN_IN + PH_MAX_OBSERVATIONS, hits) - PH_BURN_IN
+    lags = firsts + hits * cadence
+    # Worst case over the start moment: the drift starts just after a check (a full cadence to the next one).
+    return Lag(mean_hours=float(lags.mean()), worst_hours=float((cadence + hits * cadence).mean()))
+
+
+def page_hinkley_lag(monitor: Setting, shift: float) -> Lag:
+    local = round(abs(shift) * math.sqrt(monitor.window), 6)
+    return page_hinkley_lag_cached(monitor.threshold, local, monitor.window_hours, monitor.cadence_hours)
+
+
+# ------------------------------------------------------------------------------ simulator sampling
+
+
+def sample_sequential_lag(monitor: Setting, shift: float, rng: np.random.Generator, max_hours: float) -> float:
+    """Run the monitor's own recursion on random window means from the drift's start until it alarms."""
+    local = abs(shift) * math.sqrt(monitor.window)
+    if monitor.detector == "cusum":
+        detector = Cusum(k=CUSUM_K, h=monitor.threshold, direction="both")
+    else:
+        detector = PageHinkley(threshold=monitor.threshold)
+    for z in rng.standard_normal(PH_BURN_IN if monitor.detector == "page_hinkley" else 20).tolist():
+        detector.update(z)  # a detector that has been running (a false alarm here just restarts it)
+    first = rng.uniform(0.0, monitor.cadence_hours)
+    t, mean = first, local * min(first / monitor.window_hours, 1.0)
+    while t <= max_hours:
+        for z in rng.standard_normal(64).tolist():
+            if detector.update(z + mean):
+                return t
+            t += monitor.cadence_hours
+            mean = local
+            if t > max_hours:
+                break
+    return math.inf

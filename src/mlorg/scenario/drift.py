@@ -1,0 +1,132 @@
+"""What degrades a live model, the monitors that watch it, the incident process, and the value it loses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mlorg.scenario.fields import Distribution, dist, spec
+
+DRIFT_CAUSES = ("covariate", "concept", "pipeline_break", "skew", "bad_version", "latency_regression")
+# What stops a cause before it reaches a live model: contracts and one shared feature definition (tested,
+# versioned feature pipelines) catch breaks and training–serving skew; canary deploys on a serving platform
+# catch bad versions and latency regressions. Nothing stops the world from changing.
+PREVENTED_BY = {"pipeline_break": "feature_pipelines", "skew": "feature_pipelines", "bad_version": "serving",
+                "latency_regression": "serving"}
+SIGNAL_DOC = "σ of one sample of the signal, the shift a {} monitor sees"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Effect:
+    feature_shift: float = spec(0.0, unit="σ", lo=0.0, hi=100.0, doc=SIGNAL_DOC.format("feature-drift"))
+    prediction_shift: float = spec(0.0, unit="σ", lo=0.0, hi=100.0,
+                                   doc=SIGNAL_DOC.format("prediction-drift (score or alert-rate)"))
+    performance_loss: float = spec(0.0, lo=0.0, hi=1.0,
+                                   doc="share of the model's recall (its value) lost while degraded")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorldChange(Effect):
+    rate_per_model_year: float = spec(0.0, unit="1/year", lo=0.0, hi=365.0, doc="arrivals per live model per year")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Breakage(WorldChange):
+    prevented_share: float = spec(0.0, lo=0.0, hi=1.0,
+                                  doc="share stopped before it reaches a model once feature_pipelines is built")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployDefect(Effect):
+    per_deploy: float = spec(0.0, lo=0.0, hi=1.0, doc="probability that one deploy brings it")
+    prevented_share: float = spec(0.0, lo=0.0, hi=1.0, doc="share stopped at deploy once the capability that "
+                                  "catches it is built (feature_pipelines for skew, serving's canary otherwise)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Drift:
+    """What degrades a live model. Sizes are planning assumptions; DESIGN.md lists the evidence on frequency."""
+
+    enabled: bool = spec(False, doc="simulate drift, incidents and their losses")
+    covariate: WorldChange = field(default_factory=lambda: WorldChange(
+        rate_per_model_year=1.0, feature_shift=0.3, prediction_shift=0.1, performance_loss=0.1))
+    concept: WorldChange = field(default_factory=lambda: WorldChange(
+        rate_per_model_year=0.5, performance_loss=0.2))  # same features, different labels: only labels show it
+    pipeline_break: Breakage = field(default_factory=lambda: Breakage(
+        rate_per_model_year=1.0, feature_shift=5.0, prediction_shift=2.0, performance_loss=0.5,
+        prevented_share=0.8))  # a feature turns null or constant
+    skew: DeployDefect = field(default_factory=lambda: DeployDefect(
+        per_deploy=0.05, feature_shift=0.5, prediction_shift=0.2, performance_loss=0.15, prevented_share=0.8))
+    bad_version: DeployDefect = field(default_factory=lambda: DeployDefect(
+        per_deploy=0.03, prediction_shift=0.5, performance_loss=0.3, prevented_share=0.7))
+    latency_regression: DeployDefect = field(default_factory=lambda: DeployDefect(
+        per_deploy=0.03, performance_loss=0.05, prevented_share=0.7))  # timeouts fall back to a default rule
+
+
+WINDOW_MONITOR_DETECTORS = ("psi", "ks", "wasserstein", "jensen_shannon", "mean", "cusum", "page_hinkley")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignalMonitor:
+    enabled: bool = spec(False, doc="run this monitor once the monitoring capability is built")
+    detector: str = spec("psi", choices=WINDOW_MONITOR_DETECTORS, doc="drift statistic (see mlorg monitor)")
+    threshold: float = spec(0.1, lo=0.0, lo_open=True, hi=1e6,
+                            doc="alarm threshold in the detector's own terms (KS: a p-value)")
+    window_hours: float = spec(24.0, unit="hours", lo=0.0, lo_open=True, hi=8760.0,
+                               doc="traffic compared with the reference at each check")
+    cadence_hours: float = spec(24.0, unit="hours", lo=0.0, lo_open=True, hi=8760.0, doc="time between checks")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PerformanceMonitoring:
+    enabled: bool = spec(False, doc="watch recall on the labels that have arrived")
+    max_drop: float = spec(0.05, lo=0.0, lo_open=True, hi=1.0,
+                           doc="alarm when recall falls more than this below the reference recall")
+    window_days: float = spec(7.0, unit="days", lo=0.0, lo_open=True, hi=365.0,
+                              doc="labelled predictions in each check")
+    cadence_hours: float = spec(24.0, unit="hours", lo=0.0, lo_open=True, hi=8760.0, doc="time between checks")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Monitoring:
+    """Monitors of each live model; they run once the monitoring capability is built."""
+
+    features: SignalMonitor = field(default_factory=SignalMonitor)
+    predictions: SignalMonitor = field(default_factory=lambda: SignalMonitor(detector="mean", threshold=3.0))
+    performance: PerformanceMonitoring = field(default_factory=PerformanceMonitoring)
+    triage_hours: float = spec(1.0, unit="hours", lo=0.0, hi=168.0,
+                               doc="on-call time to look into one alarm that turns out to be false")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Incidents:
+    business_detection_days: Distribution = dist("exponential", 30.0)
+    diagnose_hours: Distribution = dist("lognormal", 8.0, 0.8)
+    automated_rollback_minutes: float = spec(
+        15.0, unit="minutes", lo=0.0, hi=10080.0,
+        doc="rollback with the incident process built, a registry and a previous good version")
+    manual_rollback_hours: Distribution = dist("lognormal", 16.0, 0.5)
+    hotfix_hours: Distribution = dist("lognormal", 24.0, 0.8)
+    fresh_labels_days: float = spec(
+        14.0, unit="days", lo=0.0, hi=3650.0,
+        doc="a retrain after drift waits until this many days of post-drift labels have arrived")
+    interim_fix_recovery: float = spec(
+        0.5, lo=0.0, hi=1.0, doc="share of a drift's loss won back by a quick fix (a rule, a threshold) made by "
+        "the on-call while the retrain waits for labels")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Impact:
+    """The value model: while degraded, a model loses predictions × positive rate × value × recall lost."""
+
+    predictions_per_day: float = spec(100_000.0, lo=0.0, lo_open=True, hi=1e10,
+                                      doc="predictions one model makes a day (also the monitors' traffic)")
+    positive_rate: float = spec(0.002, lo=0.0, lo_open=True, hi=1.0,
+                                doc="share of predictions on positives (card fraud ≈ 0.2%)")
+    usd_per_positive: float = spec(122.0, unit="USD", lo=0.0, hi=1e9,
+                                   doc="value of catching one positive (mean fraud amount, ULB data)")
+    recall: float = spec(0.8, lo=0.0, lo_open=True, hi=1.0, doc="share of positives a healthy model catches")
+    label_delay_days: float = spec(30.0, unit="days", lo=0.0, hi=3650.0,
+                                   doc="labels arrive this long after the prediction (chargebacks take weeks)")
+    label_delay_cv: float = spec(0.0, lo=0.0, hi=10.0,
+                                 doc="spread of the label delays (cv of a lognormal with the mean above); 0: all "
+                                     "take exactly label_delay_days")

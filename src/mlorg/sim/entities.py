@@ -1,0 +1,145 @@
+"""The things the organisation simulator moves around: models, work items, people, incidents, and the raw output
+of one run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from mlorg.rng import Sampler
+from mlorg.scenario import Scenario
+from mlorg.serving.fleet import ServingTotals
+from mlorg.sim.levels import Level
+from mlorg.sim.serving import ServingDraws
+
+HOURS_PER_DAY = 24.0
+HOURS_PER_WEEK = 168.0
+HOURS_PER_YEAR = 8760.0
+HOURS_PER_MONTH = 730.5  # as the monitors count false alarms per month (365.25 days / 12)
+NAN = float("nan")
+
+
+@dataclass(slots=True, eq=False)
+class ModelDraws:
+    """The random draws for the models one person trains, so that they do not depend on anyone else's
+    (common random numbers: adding an ML engineer leaves each data scientist's models exactly as they were)."""
+
+    effort: Sampler
+    review: Sampler
+    retraining: Sampler
+    lifetime: Sampler
+    serving: ServingDraws | None = None
+    incidents: IncidentDraws | None = None
+
+
+@dataclass(slots=True, eq=False)
+class IncidentDraws:
+    """Drift arrivals and incident response for the models one person trains."""
+
+    random: np.random.Generator  # arrivals, causes, defects at deploy, monitor lags
+    business: Sampler
+    diagnose: Sampler
+    manual_rollback: Sampler
+    hotfix: Sampler
+
+
+@dataclass(slots=True, eq=False)
+class Incident:
+    """One cause degrading one live model, from onset until it ends (mitigated, replaced or retired)."""
+
+    model: Model
+    cause: str
+    onset: float
+    loss_per_hour: float
+    detected_at: float = NAN
+    detected_by: str = ""
+    relieved_at: float = NAN  # a quick fix cut the loss while a retrain waits for labels
+    relief: float = 0.0  # share of the loss it won back
+    mitigated_at: float = NAN
+    mitigation: str = ""
+    ended_at: float = NAN
+    ended_by: str = ""  # mitigated | new_version | retired | horizon
+
+
+@dataclass(slots=True, eq=False)
+class Model:
+    """A trained model: the first version is a new model, later versions come from retraining."""
+
+    id: int
+    trained_at: float
+    trained_by: int
+    draws: ModelDraws
+    live_at: float = NAN
+    abandoned_at: float = NAN
+    retired_at: float = NAN
+    versions_live: int = 0
+    version_pending: bool = False
+    is_live: bool = False
+    serving_mode: str = ""  # realtime | batch | edge, when the scenario serves models
+    serving_level: float = 0.0  # requests/s, rows/day or devices
+    serving_cost: float = 0.0
+    predictions: float = 0.0
+    open_incidents: list[Incident] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class WorkItem:
+    kind: str  # one of ACTIVITIES other than toil
+    base_effort: float  # person-hours at efficiency 1 before capability factors
+    model: Model | None = None
+    is_version: bool = False
+    capability: str = ""
+    effort: float = NAN  # person-hours left, fixed (with the factors then in force) when work starts
+    state: str = "queued"  # queued | active | done | abandoned
+    skill: str = ""  # the efficiency that applies: the kind itself, or for incident work toil or retraining
+    incident: Incident | None = None
+    step: str = ""  # incident work: diagnose | manual_rollback | hotfix | retrain
+
+    def __post_init__(self):
+        if not self.skill:
+            self.skill = self.kind
+
+
+@dataclass(slots=True, eq=False)
+class Worker:
+    id: int
+    role: str
+    efficiency: dict[str, float]
+    process: simpy.Process | None = None
+    wake: simpy.Event | None = None
+    item: WorkItem | None = None
+    activity: str = "idle"
+    since: float = 0.0
+    toil_share: float = 0.0
+    task_hours: float = 0.0  # calendar length of the current task
+    production_hours: float = 0.0
+    worked_hours: float = 0.0
+    research: Sampler | None = None
+    draws: ModelDraws | None = None
+    paused: WorkItem | None = None  # own research set aside for an incident
+
+
+@dataclass
+class SimOutput:
+    """Raw records of one run; :mod:`mlorg.results` turns them into tidy frames."""
+
+    scenario: Scenario
+    seed: int
+    replication: int
+    horizon: float
+    models: list[Model]
+    events: list[tuple]
+    levels: dict[str, Level]
+    role_hours: dict[str, dict[str, float]]
+    capabilities_built: dict[str, float]
+    deploys: list[tuple[float, int, int]]  # (time, model id, version number)
+    toil_unmet_hours: float
+    event_count: int
+    serving: dict[str, ServingTotals] | None  # by mode; None when the scenario does not serve models
+    edge_stale_device_days: float  # edge devices × days on a superseded version during rollouts
+    incidents: list[Incident] | None = None  # None when the scenario does not simulate drift
+    drift_prevented: dict[str, int] | None = None
+    false_alarms: int = 0
+    monitored_model_months: float = 0.0
