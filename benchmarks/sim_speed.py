@@ -6,7 +6,9 @@ Prints:
   * wall time of one replication of each shipped scenario over two simulated years
     (target: platform_team < 1 s), and of 30 replications;
   * wall time and event count of one five-year uber_scale replication, with and without serving
-    (target < 10 s with serving on), and with drift, every monitor and incidents on as well.
+    (target < 10 s with serving on), and with drift, every monitor and incidents on as well;
+  * the overhead of model classes: uber_scale (one replication) and platform_team (30 replications, target
+    < 10 s) with their portfolios against the same scenarios with one class and no governance.
 
 Run: uv run python benchmarks/sim_speed.py [--quick]
 """
@@ -91,7 +93,18 @@ def main() -> None:
     _, drift_seconds, drift_events = simulator_events_per_second(with_drift(uber), repeats)
     print(f"with serving, drift, monitors and incidents {drift_seconds:.2f} s, {drift_events:,} events")
 
+    print("\n== the portfolio's overhead: each scenario with its classes, and with one class and no governance")
+    platform = load(SCENARIOS / "platform_team.toml")
     n = 5 if args.quick else 30
+    for label, scenario, runs in (("uber_scale, 1 run", uber, 1), (f"platform_team, {n} runs", platform, n)):
+        seconds = {}
+        for kind, variant in (("classes", scenario), ("one class", scenario.replace(portfolio=()))):
+            start = time.perf_counter()
+            replicate(variant, runs, seed=0, keep_runs=False)
+            seconds[kind] = time.perf_counter() - start
+        print(f"{label:24} classes {seconds['classes']:6.2f} s, one class {seconds['one class']:6.2f} s, ratio "
+              f"{seconds['classes'] / seconds['one class']:.2f}")
+
     print(f"\n== shipped scenarios, two simulated years: one replication (simulate + frames) and {n}")
     print(f"{'scenario':20} {'1 run (s)':>10} {f'{n} runs (s)':>12}")
     for path in sorted(SCENARIOS.glob("*.toml")):

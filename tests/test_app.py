@@ -22,8 +22,9 @@ pytestmark = pytest.mark.usefixtures("app_store")  # tests/conftest.py
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "app" / "views" / "staffing_planner.py"
 SCENARIOS = ROOT / "scenarios"
-HEADLINE_LABELS = ["Median time to production", "P90 time to production", "Models shipped", "Backlog at end",
-                   "Models abandoned", "Staff cost"]
+HEADLINE_LABELS = ["Net value", "Value delivered", "Staff cost", "Median time to production",
+                   "P90 time to production", "Models shipped", "Share of trained models shipped", "Backlog at end",
+                   "Models abandoned"]
 
 
 def page() -> AppTest:
@@ -124,7 +125,14 @@ def test_run_with_defaults_shows_the_library_figures_and_charts(monkeypatch):
     cost = chart_data(at.get("vega_lite_chart")[3])
     assert cost["label"].tolist() == ["staff"]  # no serving modelled, so no serving bar
     assert cost["mean"].tolist() == pytest.approx([expected.loc["staff_cost_usd", "mean"]])
-    table = tables(at)[0].set_index("name")
+    classes, assumptions, table = tables(at)[:3]  # what the money rests on, then every metric
+    notebook = load(SCENARIOS / "notebook_shipping.toml")
+    assert classes["class"].tolist() == [c.name for c in notebook.portfolio]
+    sources = [m.value for m in at.markdown if m.value.startswith("- **")]
+    assert sources == ["\n".join(f"- **{c.name}**: {c.value_source}" for c in notebook.portfolio)]
+    assert assumptions.set_index("field").loc["org.ramp_up_days", "rests on"].startswith("Oxford Economics")
+    assert metric(at, "Net value") == formatting.usd(expected.loc["net_value_usd", "mean"], compact=True)
+    table = table.set_index("name")
     assert {"ttp_days_median", "staff_cost_usd", "models_abandoned"} <= set(table.index)
     assert table.loc["models_shipped", "metric"] == "Models shipped"  # labels for people, names for scripts
     assert table.loc["models_shipped", "mean"] == count(expected.loc["models_shipped", "mean"])
@@ -281,7 +289,7 @@ def test_compare_shows_paired_differences_on_common_random_numbers(downloads):
     edited = base.replace(org=dataclasses.replace(base.org, ml_engineers=1))
     a, b = replicate(base, 3, 4), replicate(edited, 3, 4)
     paired = compare(a, b).loc["ttp_days_median"]
-    side_by_side, differences = tables(at)[1:3]
+    side_by_side, differences = tables(at)[3:5]  # after the Run tab's classes, assumptions and metrics
     assert list(side_by_side.columns) == ["notebook_shipping", variant]
     mean = a.summary.loc["models_shipped"]
     assert side_by_side.loc["Models shipped", "notebook_shipping"] == \
@@ -329,7 +337,8 @@ def test_save_and_reopen_round_trip(tmp_path, downloads):
 
     # The Saved runs tab shows the stored figures: the same as the run's headline figures.
     shown = [m.value for m in at.metric]
-    assert shown[:6] == shown[6:12]
+    headlines = len(HEADLINE_LABELS)
+    assert shown[:headlines] == shown[headlines:2 * headlines]
     assert at.selectbox(key="saved.run").value == run_id
     base = load(SCENARIOS / "notebook_shipping.toml")
     edited = base.replace(org=dataclasses.replace(base.org, ml_engineers=1))
@@ -365,14 +374,14 @@ def test_an_unwritable_store_shows_an_error(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------------ scenario files
 
 def test_invalid_scenario_files_show_an_error_and_the_valid_ones_stay(tmp_path, monkeypatch):
-    shutil.copy(SCENARIOS / "first_mle.toml", tmp_path / "first_mle.toml")
+    shutil.copy(SCENARIOS / "platform_team.toml", tmp_path / "platform_team.toml")
     (tmp_path / "broken.toml").write_text('name = "broken"\nhorizon_days = -5\n[org]\nml_enginers = 1\n')
     monkeypatch.setenv("MLORG_SCENARIOS", str(tmp_path))
     at = page()
     message = at.error[0].value
     assert "broken.toml: horizon_days: -5 is not allowed" in message
     assert "org.ml_enginers: unknown key; did you mean 'ml_engineers'?" in message
-    assert at.selectbox(key="scenario").options == ["first_mle"]
+    assert at.selectbox(key="scenario").options == ["platform_team"]
 
 
 def test_no_valid_scenario_file_stops_with_an_error(tmp_path, monkeypatch):

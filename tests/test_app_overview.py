@@ -62,10 +62,10 @@ def test_start_opens_the_planner_with_the_scenario_picked_and_run(tmp_path):
 
 
 def test_overview_names_the_broken_scenario_files(tmp_path, monkeypatch):
-    shutil.copy(SCENARIOS / "first_mle.toml", tmp_path / "first_mle.toml")
+    shutil.copy(SCENARIOS / "platform_team.toml", tmp_path / "platform_team.toml")
     (tmp_path / "broken.toml").write_text("[org]\nml_engineers = -1\n")
     monkeypatch.setenv("MLORG_SCENARIOS", str(tmp_path))
     at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=30).run()
     assert not at.exception
     assert "broken.toml: org.ml_engineers: -1 is not allowed; must be an integer >= 0" in at.error[0].value
-    assert [b.key for b in at.button] == ["start.first_mle"]
+    assert [b.key for b in at.button] == ["start.platform_team"]

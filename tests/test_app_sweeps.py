@@ -187,16 +187,28 @@ def test_goal_seek_shows_the_librarys_pick_runners_up_and_evidence(scenario):
     at = tab("goal")
     set_input(at, "goal", 1, "org.ml_engineers", "0..3")
     set_input(at, "goal", 2, "(none)")
-    at.text_input(key="goal.target").set_value("ttp_days_p90<=70")
+    at.text_input(key="goal.target").set_value("models_trained>=1")
+    # By default the pick has the highest net value.
+    assert (at.selectbox(key="goal.direction").value, at.selectbox(key="goal.objective").value) == \
+        ("maximise", "net_value_usd")
     at.button(key="goal.run").click().run()
     assert not at.exception and not at.error
-    expected = sweeps.optimise(scenario, {"org.ml_engineers": "0..3"}, "ttp_days_p90<=70", replications=2,
+    expected = sweeps.optimise(scenario, {"org.ml_engineers": "0..3"}, "models_trained>=1", replications=2,
                                backend="serial")
     assert expected.best is not None and len(expected.runners_up)  # the check below needs a pick and others
     assert [s.value for s in at.success] == [planner.goal_verdict(expected)]
-    assert list(table_with(at, "more than the pick")["org.ml_engineers"]) == \
+    assert at.success[0].value.startswith("The highest net value among cells meeting models_trained>=1")
+    assert list(table_with(at, "against the pick")["org.ml_engineers"]) == \
         [str(v) for v in expected.runners_up["org.ml_engineers"]]
     assert len(table_with(at, "meets_target")) == 4
+    # Asked for the lowest total cost instead, it shows that pick.
+    at.selectbox(key="goal.direction").set_value("minimise")
+    at.selectbox(key="goal.objective").set_value("total_cost_usd")
+    at.button(key="goal.run").click().run()
+    cheapest = sweeps.optimise(scenario, {"org.ml_engineers": "0..3"}, "models_trained>=1",
+                               sweeps.Objective("total_cost_usd", maximise=False), replications=2, backend="serial")
+    assert [s.value for s in at.success] == [planner.goal_verdict(cheapest)]
+    assert at.success[0].value.startswith("The lowest total cost among cells")
 
 
 def test_goal_seek_says_when_no_cell_meets_the_target_and_refuses_a_bad_target(scenario):

@@ -51,16 +51,19 @@ def test_data_scientists_without_ml_engineers_trade_research_for_production():
 
 
 def test_platform_team_lowers_ttp_and_toil_over_its_first_year():
+    # Time to deploy (to the first real users): the A/B tests' fixed weeks that follow it do not shrink.
     early_ttp, late_ttp, early_toil, late_toil = [], [], [], []
     for run in runs("platform_team", 10).runs:
         models, ts = run.models, run.timeseries
-        early_ttp.append(models.loc[models["trained_day"] < 91, "ttp_days"].median())
-        late_ttp.append(models.loc[models["trained_day"].between(365, 730), "ttp_days"].median())
+        early_ttp.append(models.loc[models["trained_day"] < 91, "deploy_days"].median())
+        late_ttp.append(models.loc[models["trained_day"].between(365, 730), "deploy_days"].median())
         per_model = ts["model_toil_hours_per_week"] / ts["models_live"].where(ts["models_live"] > 0)
         early_toil.append(per_model[ts["day"].between(30, 91)].mean())
         late_toil.append(per_model[ts["day"] >= 365].mean())
     assert np.mean(late_ttp) < 0.5 * np.mean(early_ttp)
-    assert np.mean(late_toil) < 0.5 * np.mean(early_toil)
+    # A run whose first models go live after day 91 has no early toil to compare.
+    assert np.isfinite(early_toil).sum() >= 7
+    assert np.mean(late_toil) < 0.5 * np.nanmean(early_toil)
 
 
 def _engineering_load(scenario, seed: int = 1) -> tuple[float, float]:
@@ -88,8 +91,8 @@ def test_platform_engineering_grows_sub_linearly_with_the_number_of_models():
             points.append(_engineering_load(scenario.replace(org=org)))
         hours, model_years = np.log(np.array(points)).T
         slopes[label] = np.polyfit(model_years, hours, 1)[0]
-    assert slopes["platform"] < 0.75, slopes
-    assert 0.9 < slopes["none"] < 1.1, slopes
+    assert slopes["platform"] < 0.7, slopes
+    assert 0.9 <= slopes["none"] < 1.1, slopes
 
 
 def test_a_built_capability_cuts_productionisation_effort():
@@ -106,9 +109,11 @@ def test_a_built_capability_cuts_productionisation_effort():
 def test_a_models_random_draws_belong_to_whoever_trained_it():
     # Common random numbers: with engineers to spare (no queue) and no shared load (no toil, whose share per
     # engineer depends on headcount, and no retraining, which any data scientist may pick up), adding a 21st
-    # ML engineer or a fifth data scientist changes nothing for the first four data scientists' models.
-    base = load(SCENARIOS / "first_mle.toml")
-    lifecycle = dataclasses.replace(base.lifecycle, toil_hours_per_model_week=0.0, retrain_every_days=0.0)
+    # ML engineer or a fifth data scientist changes nothing for the first four data scientists' models. One class
+    # without governance: an A/B test's analysis is work any data scientist may pick up.
+    base = load(SCENARIOS / "first_mle.toml").replace(portfolio=())
+    lifecycle = dataclasses.replace(base.lifecycle, toil_hours_per_model_week=0.0, retrain_every_days=0.0,
+                                    pipeline_hours_per_model_week=0.0, support_hours_per_data_scientist_week=0.0)
     roomy = base.replace(org=dataclasses.replace(base.org, ml_engineers=20), lifecycle=lifecycle)
     more_mle = roomy.replace(org=dataclasses.replace(roomy.org, ml_engineers=21))
     more_ds = roomy.replace(org=dataclasses.replace(roomy.org, data_scientists=5))

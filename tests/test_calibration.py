@@ -32,26 +32,29 @@ def interval(name: str, metric: str) -> tuple[float, float]:
 
 
 def test_no_ml_engineers_and_no_platform_takes_over_a_month():
-    # Algorithmia 2020 (n=745): 40% of organisations take more than a month to deploy a model.
-    low, _ = interval("notebook_shipping", "ttp_days_median")
+    # Algorithmia 2020 (n=745): 40% of organisations take more than a month to deploy a model. Deployed: serving
+    # its first real users (an A/B test's treatment arm, or everyone), so the time an A/B test runs is not in it.
+    low, _ = interval("notebook_shipping", "deploy_days_median")
     assert low > 30
 
 
 def test_one_ml_engineer_without_a_platform_ships_in_8_to_30_days():
     # Algorithmia 2020: 28% of organisations deploy in 8-30 days.
-    low, high = interval("first_mle", "ttp_days_median")
+    low, high = interval("first_mle", "deploy_days_median")
     assert 8 <= low and high <= 30
 
 
 def test_platform_team_ships_within_a_week_once_its_capabilities_are_built():
     # Algorithmia 2020: 14% of organisations deploy in 7 days or less.
-    medians = []
+    medians, finished = [], []
     for run in runs("platform_team").runs:
         built = run.events.loc[run.events["event"] == "capability_built", "time_hours"]
         assert len(built) == 5, "the platform team finishes all five capabilities"
-        assert built.max() < 365 * 24, "within the first year"
+        finished.append(built.max() / 24)
         after = run.models[run.models["trained_day"] * 24 > built.max()]
-        medians.append(after["ttp_days"].median())
+        medians.append(after["deploy_days"].median())
+    # In the first year, or a few months later when a platform engineer leaves and the replacement ramps up.
+    assert np.median(finished) < 365 and max(finished) < 540
     assert np.mean(medians) <= 7
     assert np.quantile(medians, 0.9) <= 7
 
@@ -65,10 +68,19 @@ def test_level_zero_org_deploys_a_model_only_a_few_times_a_year():
     assert versions_low > 0 and versions_high <= 2
 
 
-@pytest.mark.parametrize("name", ["notebook_shipping", "first_mle", "fifth_ds", "platform_team", "fraud_drift"])
-def test_shipped_scenarios_have_plausible_shipping_shares(name):
-    # Gartner 2019/2022: 53-54% of AI projects go from pilot to production on average. Mature platforms
-    # ship nearly all they train; notebook shops far fewer. No scenario should ship nothing or lose most.
+@pytest.mark.parametrize("name", ["notebook_shipping", "first_mle", "fifth_ds"])
+def test_small_teams_ship_about_half_of_what_they_train(name):
+    # Gartner 2019/2022: 53-54% of AI projects go from pilot to production on average. The scenarios set no share
+    # to land here: models are lost to A/B tests (Kohavi's third of ideas win), to abandonment in a queue, or are
+    # still waiting at the end; the survey band checks the outcome.
+    low, high = interval(name, "ship_share")
+    assert 0.35 <= low and high <= 0.75
+
+
+@pytest.mark.parametrize("name", ["platform_team", "fraud_drift"])
+def test_larger_organisations_ship_a_plausible_share(name):
+    # With a platform and classes that need no A/B test, more of what is trained ships; none ships everything it
+    # trains nor loses most of it.
     share = runs(name).summary.loc["ship_share", "mean"]
     assert 0.4 <= share <= 1.0
 
@@ -77,7 +89,7 @@ def test_calibration_table_in_readme_matches_a_fresh_run():
     """The README's calibration table is generated from these runs; a stale table fails here."""
     readme = (SCENARIOS.parent / "README.md").read_text(encoding="utf-8")
     for name in ("notebook_shipping", "first_mle", "fifth_ds", "platform_team"):
-        median = runs(name).summary.loc["ttp_days_median", "mean"]
+        median = runs(name).summary.loc["deploy_days_median", "mean"]
         assert f"| `{name}` | {median:.1f} |" in readme, f"README calibration row for {name} is stale"
 
 
@@ -85,10 +97,13 @@ def calibration_rows() -> pd.DataFrame:
     """The table the README shows (regenerate with `uv run python -m tests.test_calibration`)."""
     rows = []
     for name in ("notebook_shipping", "first_mle", "fifth_ds", "platform_team", "fraud_drift"):
-        mean, ttp = runs(name).summary["mean"], runs(name).summary.loc["ttp_days_median"]
-        rows.append({"scenario": f"`{name}`", "median TTP (days)": f"{mean['ttp_days_median']:.1f}",
-                     "95% CI": f"{ttp['ci95_low']:.1f}–{ttp['ci95_high']:.1f}",
+        mean, deploy = runs(name).summary["mean"], runs(name).summary.loc["deploy_days_median"]
+        share = runs(name).summary.loc["ship_share"]
+        rows.append({"scenario": f"`{name}`", "median days to deploy": f"{mean['deploy_days_median']:.1f}",
+                     "95% CI": f"{deploy['ci95_low']:.1f}–{deploy['ci95_high']:.1f}",
+                     "median TTP (days)": f"{mean['ttp_days_median']:.1f}",
                      "p90 TTP (days)": f"{mean['ttp_days_p90']:.1f}",
+                     "ship share": f"{share['mean']:.2f} ({share['ci95_low']:.2f}–{share['ci95_high']:.2f})",
                      "shipped / trained": f"{mean['models_shipped']:.1f} / {mean['models_trained']:.1f}",
                      "deploys per model-year": f"{mean['deploys_per_model_year']:.2f}"})
     return pd.DataFrame(rows)

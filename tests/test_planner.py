@@ -139,9 +139,9 @@ def test_comparison_table_has_paired_differences_from_the_baseline():
     table = planner.comparison_table({"fifth": a, "first": b})
     assert table["scenario"].unique().tolist() == ["fifth", "first"]
     # Serving and business loss are not modelled by either scenario: left out, not shown as empty rows.
-    assert table["metric"].unique().tolist() == ["ttp_days_median", "ttp_days_p90", "models_shipped",
-                                                 "models_live_end", "backlog_end", "models_abandoned",
-                                                 "staff_cost_usd"]
+    assert table["metric"].unique().tolist() == ["net_value_usd", "value_delivered_usd", "ttp_days_median",
+                                                 "ttp_days_p90", "models_shipped", "models_live_end", "backlog_end",
+                                                 "models_abandoned", "staff_cost_usd"]
     shipped = table.set_index(["scenario", "metric"])
     assert shipped.loc[("fifth", "models_shipped"), "mean"] == a.summary.loc["models_shipped", "mean"]
     assert math.isnan(shipped.loc[("fifth", "models_shipped"), "diff_mean"])
@@ -164,3 +164,26 @@ def test_difference_verdict_and_formats():
     assert planner.interval_text(row, "days", 2) == "95% CI 4 days to 6 days"
     assert planner.interval_text({**row, "n": 0}, "count", 3) == "not defined in any replication"
     assert planner.file_stem("my scenario/1") == "my_scenario_1"
+
+
+def test_the_money_basis_names_each_class_its_value_and_its_source():
+    fraud = load(SCENARIOS / "fraud_drift.toml")
+    classes = planner.portfolio_frame(fraud).set_index("class")
+    assert list(classes.index) == [c.name for c in fraud.portfolio]
+    assert classes.loc["card_fraud", "value a day when healthy"] == "$21,500"
+    assert classes.loc["card_fraud", "governance"] == "model-risk review, 14 days in shadow"
+    assert classes.loc["collections_propensity", "where the value comes from"].startswith("Assumption:")
+    # A scenario without a portfolio: one class, valued from its [impact] block, and saying so.
+    (only,) = planner.portfolio_frame(fraud.replace(portfolio=())).to_dict(orient="records")
+    assert only["class"] == "model" and only["where the value comes from"].startswith("[impact]")
+
+
+def test_the_assumptions_say_what_each_input_rests_on():
+    fraud = load(SCENARIOS / "fraud_drift.toml")
+    rows = planner.assumption_frame(fraud).set_index("field")
+    assert rows.loc["org.ramp_up_days", "rests on"].startswith("Oxford Economics 2014")
+    assert rows.loc["org.ramp_up_start", "rests on"] == planner.basis.ASSUMPTION
+    assert rows.loc["portfolio[card_fraud].value_loss", "rests on"].startswith("concept set in this scenario")
+    quicker = fraud.replace(org=dataclasses.replace(fraud.org, ramp_up_days=30.0))
+    assert planner.assumption_frame(quicker).set_index("field").loc["org.ramp_up_days", "rests on"] == \
+        planner.basis.SET_IN_SCENARIO

@@ -14,6 +14,7 @@ from mlorg.scenario import (
     Capability,
     Distribution,
     Hire,
+    ModelClass,
     Org,
     PipelineCause,
     Scenario,
@@ -401,6 +402,8 @@ def test_field_docs_lists_every_leaf_field_once():
     expected = _leaf_paths(tomllib.loads(to_toml(Scenario())))
     expected |= {f"org.hiring[].{f.name}" for f in dataclasses.fields(Hire)}
     expected |= {f"pipeline.causes[].{f.name}" for f in dataclasses.fields(PipelineCause)}
+    with_class = tomllib.loads(to_toml(Scenario(portfolio=(ModelClass(),))))
+    expected |= {f"portfolio[].{path}" for path in _leaf_paths(with_class["portfolio"][0])}
     assert set(fields) == expected
 
 

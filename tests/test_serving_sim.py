@@ -22,7 +22,9 @@ SERVING_METRICS = ["serving_cost_usd", "cost_per_1k_predictions_usd", "slo_attai
 
 
 def fraud(**realtime_changes):
-    scenario = load(SCENARIOS / "fraud_drift.toml")
+    """fraud_drift with one class of models served by the [serving] section's shares and traffic draws, as a
+    scenario without a portfolio is: these tests check the serving mechanics."""
+    scenario = load(SCENARIOS / "fraud_drift.toml").replace(portfolio=())
     if realtime_changes:
         realtime = dataclasses.replace(scenario.serving.realtime, **realtime_changes)
         scenario = scenario.replace(serving=dataclasses.replace(scenario.serving, realtime=realtime))
@@ -63,6 +65,25 @@ def test_serving_modes_follow_the_shares():
     share = (live["serving_mode"] == "realtime").mean()
     assert abs(share - 0.7) < 4 * math.sqrt(0.7 * 0.3 / len(live))
     assert set(live["serving_mode"]) == {"realtime", "batch"}
+
+
+def test_a_class_serves_its_own_traffic_in_its_own_mode():
+    # One traffic per model: its class's predictions a day set its realtime requests a second or its batch rows,
+    # and the same figure is what its value and its monitors' windows rest on.
+    scenario = load(SCENARIOS / "fraud_drift.toml")
+    modes = {c.name: c.serving_mode for c in scenario.portfolio}
+    models = pd.concat([simulate(scenario, 1, r).models for r in range(3)])
+    live = models[models["serving_mode"] != ""]
+    assert set(live["model_class"]) == set(modes)
+    assert (live["serving_mode"] == live["model_class"].map(modes)).all()
+    realtime = live[live["serving_mode"] == "realtime"]
+    np.testing.assert_allclose(realtime["serving_level"], realtime["predictions_per_day"] / 86_400, rtol=1e-12)
+    batch = live[live["serving_mode"] == "batch"]
+    np.testing.assert_allclose(batch["serving_level"], batch["predictions_per_day"], rtol=1e-12)
+    # A busier model of a class is worth more: traffic and value come from one draw.
+    for _, group in live.groupby("model_class"):
+        ranks = group[["predictions_per_day", "value_per_day_usd"]].rank()
+        assert (ranks["predictions_per_day"] == ranks["value_per_day_usd"]).all()
 
 
 def test_serving_draws_leave_the_organisation_untouched():

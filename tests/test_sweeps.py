@@ -23,11 +23,13 @@ from mlorg.metric_table import METRIC_DOCS
 from mlorg.results import replicate
 from mlorg.scenario import Hire, Org, Scenario, ScenarioError, load
 from mlorg.sweeps import (
+    Objective,
     SweepError,
     cells,
     edit,
     execute,
     numeric_inputs,
+    objective_of,
     optimise,
     parse_target,
     parse_values,
@@ -143,10 +145,11 @@ def test_the_table_has_one_row_per_cell_and_replication_with_every_metric(serial
 def test_total_cost_adds_staff_serving_and_losses_counting_missing_parts_as_zero(serial_table):
     assert serial_table["serving_cost_usd"].isna().all() and serial_table["business_loss_usd"].isna().all()
     assert serial_table["total_cost_usd"].equals(serial_table["staff_cost_usd"])
-    run = replicate(load(SCENARIO_DIR / "fraud_drift.toml").replace(horizon_days=180.0), 1, 0).runs[0].metrics
+    run = replicate(load(SCENARIO_DIR / "fraud_drift.toml").replace(horizon_days=365.0), 1, 0).runs[0].metrics
     parts = run["staff_cost_usd"] + run["serving_cost_usd"] + run["business_loss_usd"]
     assert run["serving_cost_usd"] > 0 and run["business_loss_usd"] > 0
     assert run["total_cost_usd"] == pytest.approx(parts, rel=1e-12)
+    assert run["net_value_usd"] == pytest.approx(run["value_delivered_usd"] - parts, rel=1e-12)
 
 
 def test_cell_summary_gives_each_metric_a_mean_and_interval(serial_table):
@@ -248,9 +251,10 @@ def test_sensitivity_refuses_an_unknown_metric_before_running(scenario):
 # ------------------------------------------------------------------------------------------ goal-seeking
 
 def test_the_optimisers_pick_meets_the_target_on_fresh_replications():
-    year = load(FIRST_MLE).replace(horizon_days=365.0)
-    result = optimise(year, {"org.ml_engineers": "0..3"}, "ttp_days_p90<=40", "total_cost_usd", replications=8,
-                      seed=0, backend="process", workers=2)
+    # One class of model without governance, so that a time-to-production target separates the cells.
+    year = load(FIRST_MLE).replace(horizon_days=365.0, portfolio=())
+    result = optimise(year, {"org.ml_engineers": "0..3"}, "ttp_days_p90<=40", Objective("total_cost_usd", False),
+                      replications=8, seed=0, backend="process", workers=2)
     assert result.best is not None and result.best["org.ml_engineers"] == 2
     assert result.best["target_bound"] <= 40 and result.best["target_bound"] > result.best["target_mean"]
     # Every cheaper cell fails its bound; the runner-up costs more, by a paired difference.
@@ -419,18 +423,39 @@ def test_cli_sensitivity_ranks_the_inputs(capsys):
     assert result["inputs"][0]["input"] == "org.ml_engineers" and result["inputs"][0]["swing_mean"] < 0
 
 
+def test_the_optimiser_maximises_net_value_by_default_and_ranks_runners_up_by_it():
+    result = optimise(load(FIRST_MLE).replace(horizon_days=365.0), {"org.ml_engineers": "0..2"}, "models_trained>=1",
+                      replications=4, seed=0, backend="serial")
+    assert result.objective == Objective("net_value_usd", maximise=True)
+    means = result.cells.set_index("org.ml_engineers")["objective_mean"]
+    assert result.best["objective_mean"] == means.max()
+    assert result.runners_up["objective_mean"].is_monotonic_decreasing
+    assert (result.runners_up["extra_mean"] <= 0).all()  # runner − pick: never more net value than the pick
+    with pytest.raises(SweepError, match="minimise: 'total_cost_usd' is not allowed together with maximise"):
+        objective_of("net_value_usd", "total_cost_usd")
+    assert objective_of(minimise="total_cost_usd") == Objective("total_cost_usd", maximise=False)
+
+
 def test_cli_optimise_names_the_pick_or_exits_1(capsys):
     grid = ["optimise", FIRST_MLE, "--vary", "org.ml_engineers=0..2"]
-    args = [*grid, "--target", "ttp_days_p90<=40", *FAST]
+    args = [*grid, "--target", "models_trained>=1", *FAST]
     code, out, err = run_cli(capsys, *args, "--json")
     result = json.loads(out)
     assert (code, err) == (0, "")
-    assert result["best"]["values"] == {"org.ml_engineers": 0}  # 180 days: the few models ship fast enough
+    # 180 days: an ML engineer's half-year salary outweighs the value of the few models that ship sooner.
+    assert result["maximise"] == "net_value_usd" and result["best"]["values"] == {"org.ml_engineers": 0}
     assert result["best"]["meets_target"] and len(result["cells"]) == 3
+    code, out, err = run_cli(capsys, *args, "--minimise", "total_cost_usd")
+    assert (code, err) == (0, "") and out.startswith("the lowest total_cost_usd among cells meeting models_trained>=1")
+    with pytest.raises(SystemExit) as exited:  # argparse refuses both, exit 2
+        run_cli(capsys, *args, "--minimise", "total_cost_usd", "--maximise", "net_value_usd")
+    assert exited.value.code == 2 and "--maximise: not allowed with argument --minimise" in capsys.readouterr().err
     code, out, _ = run_cli(capsys, *grid, "--target", "ttp_days_p90<=1", *FAST)
     assert code == 1 and out.startswith("no cell meets ttp_days_p90<=1 with 95% confidence (upper bound)")
     code, out, err = run_cli(capsys, *args, "--minimise", "cost")
     assert (code, out) == (2, "") and err.startswith("mlorg: error: --minimise: 'cost' is not allowed")
+    code, out, err = run_cli(capsys, *args, "--maximise", "value")
+    assert (code, out) == (2, "") and err.startswith("mlorg: error: --maximise: 'value' is not allowed")
 
 
 # Last: cancelling stops the pool's workers, so a process sweep after it would wait for new ones.

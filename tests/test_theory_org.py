@@ -2,7 +2,8 @@
 
 With data scientists who only research (exponential cycles, so each is a Poisson source and together
 they are one), ML engineers who only productionise (exponential effort), and nothing else going on (no
-toil, review, release train, retraining, retirement or abandonment), trained models queue for ML
+toil, pipeline work or support, review, release train, retraining, retirement or abandonment; one class of models
+with no governance), trained models queue for ML
 engineers exactly as customers queue in M/M/1 or M/M/c, and time-to-production is the sojourn time.
 
 Warm-up and tolerances: each replication starts empty; models trained in the first 10% of the horizon
@@ -47,6 +48,8 @@ review_hours = {{ dist = "deterministic", mean = 0.0 }}
 release_every_days = 0
 [lifecycle]
 toil_hours_per_model_week = 0
+pipeline_hours_per_model_week = 0
+support_hours_per_data_scientist_week = 0
 retrain_every_days = 0
 lifetime_days = 0
 """)

@@ -20,8 +20,9 @@ from mlorg.metric_table import METRICS, TIME_ACTIVITIES
 from mlorg.scenario import DRIFT_CAUSES, ROLES, Scenario, validate
 from mlorg.sim import HOURS_PER_DAY, HOURS_PER_WEEK, HOURS_PER_YEAR, SimOutput, run_once
 
-INCIDENT_COLUMNS = ["model_id", "cause", "onset_day", "detected_day", "detected_by", "relieved_day", "mitigated_day",
-                    "mitigation", "ended_day", "ended_by", "loss_usd"]
+INCIDENT_COLUMNS = ["model_id", "cause", "onset_day", "detected_day", "detected_by", "mitigated_day", "mitigation",
+                    "restored_day", "restored_by", "recovered", "ended_day", "ended_by", "full_loss_usd_per_day",
+                    "loss_usd"]
 EVENT_COLUMNS = ["time_hours", "event", "model_id", "worker_id", "detail"]
 
 
@@ -87,6 +88,7 @@ def to_frames(out: SimOutput) -> RunResult:
     incidents = _incidents_frame(out)
     if out.incidents is not None:
         extras["drift_prevented"] = float(sum(out.drift_prevented.values()))
+        extras.update({f"drift_prevented_{cause}": float(n) for cause, n in out.drift_prevented.items()})
         extras["false_alarms"] = float(out.false_alarms)
         extras["monitored_model_months"] = out.monitored_model_months
     return RunResult(out.scenario, out.seed, out.replication, events, models, timeseries, time_use,
@@ -95,30 +97,30 @@ def to_frames(out: SimOutput) -> RunResult:
 
 def _incidents_frame(out: SimOutput) -> pd.DataFrame:
     rows = [(i.model.id, i.cause, i.onset / HOURS_PER_DAY, i.detected_at / HOURS_PER_DAY, i.detected_by or None,
-             i.relieved_at / HOURS_PER_DAY, i.mitigated_at / HOURS_PER_DAY, i.mitigation or None,
-             i.ended_at / HOURS_PER_DAY, i.ended_by, _loss(i)) for i in out.incidents or ()]
+             i.mitigated_at / HOURS_PER_DAY, i.mitigation or None, i.restored_at / HOURS_PER_DAY,
+             i.restored_by or None, i.recovered, i.ended_at / HOURS_PER_DAY, i.ended_by,
+             i.loss_per_hour * HOURS_PER_DAY, i.loss_usd)
+            for i in out.incidents or ()]
     return pd.DataFrame.from_records(rows, columns=INCIDENT_COLUMNS)
 
 
-def _loss(incident) -> float:
-    """Full loss from onset until a quick fix (if any), the reduced loss after it, until the incident ends."""
-    relieved = incident.relieved_at if incident.relieved_at == incident.relieved_at else incident.ended_at
-    relieved = min(relieved, incident.ended_at)
-    full, reduced = relieved - incident.onset, incident.ended_at - relieved
-    return incident.loss_per_hour * (full + (1.0 - incident.relief) * reduced)
-
-
 def _models_frame(out: SimOutput) -> pd.DataFrame:
-    rows = [(m.id, m.trained_at, m.trained_by, m.live_at, m.abandoned_at, m.retired_at, m.versions_live,
-             m.serving_mode, m.serving_level, m.serving_cost, m.predictions) for m in out.models]
-    frame = pd.DataFrame.from_records(rows, columns=["model_id", "trained_at", "trained_by", "live_at",
-                                                     "abandoned_at", "retired_at", "versions_live", "serving_mode",
-                                                     "serving_level", "serving_cost_usd", "predictions"])
-    for column in ("trained", "live", "abandoned", "retired"):
+    rows = [(m.id, m.traits.model_class.name, m.trained_at, m.trained_by, m.live_at, m.serving_at, m.abandoned_at,
+             m.rejected_at,
+             m.rejected_by or None, m.retired_at, m.versions_live, m.serving_mode, m.serving_level, m.serving_cost,
+             m.predictions, m.traits.predictions_per_day, m.traits.value_per_hour * HOURS_PER_DAY, m.value_usd)
+            for m in out.models]
+    frame = pd.DataFrame.from_records(rows, columns=[
+        "model_id", "model_class", "trained_at", "trained_by", "live_at", "serving_at", "abandoned_at", "rejected_at",
+        "rejected_by",
+        "retired_at", "versions_live", "serving_mode", "serving_level", "serving_cost_usd", "predictions",
+        "predictions_per_day", "value_per_day_usd", "value_usd"])
+    for column in ("trained", "live", "serving", "abandoned", "rejected", "retired"):
         frame[f"{column}_day"] = frame.pop(f"{column}_at") / HOURS_PER_DAY
     frame["ttp_days"] = frame["live_day"] - frame["trained_day"]
-    status = np.select([frame["retired_day"].notna(), frame["live_day"].notna(), frame["abandoned_day"].notna()],
-                       ["retired", "live", "abandoned"], default="waiting")
+    frame["deploy_days"] = frame["serving_day"] - frame["trained_day"]
+    status = np.select([frame["retired_day"].notna(), frame["live_day"].notna(), frame["abandoned_day"].notna(),
+                        frame["rejected_day"].notna()], ["retired", "live", "abandoned", "rejected"], default="waiting")
     frame["status_end"] = status
     return frame
 
@@ -148,12 +150,18 @@ def metrics(run: RunResult) -> dict[str, float]:
         "ttp_days_mean": float(shipped.mean()) if len(shipped) else math.nan,
         "models_trained": float(trained),
         "models_shipped": float(len(shipped)),
-        "ship_share": len(shipped) / trained if trained else math.nan,
+        # Of the models whose fate is known: those still on their way at the end (the backlog, a review, an A/B
+        # test) may yet ship or not, so counting them as not shipped would understate the share.
+        "ship_share": len(shipped) / decided if (decided := len(shipped) + int(status.get("abandoned", 0))
+                                                 + int(status.get("rejected", 0))) else math.nan,
+        "deploy_days_median": float(deployed.median()) if len(deployed := models["deploy_days"].dropna())
+        else math.nan,
         "models_live_end": float(status.get("live", 0)),
         "models_live_mean": run.level_means["models_live"],
         "backlog_end": float(status.get("waiting", 0)),
         "backlog_mean": run.level_means["backlog"],
         "models_abandoned": float(status.get("abandoned", 0)),
+        "models_rejected": float(status.get("rejected", 0)),
         "versions_deployed": float(models["versions_live"].sum() - len(shipped)),
         "deploys_per_model_year": run.extras["deploys"] / live_years if live_years > 0 else math.nan,
         "version_deploys_per_model_year": (run.extras["deploys"] - len(shipped)) / live_years
@@ -164,10 +172,15 @@ def metrics(run: RunResult) -> dict[str, float]:
         "toil_unmet_hours": run.extras["toil_unmet_hours"],
         **serving_metrics(run.extras),
         **drift_metrics(run.incidents, run.extras),
+        "degraded_days_per_model_year": math.nan,
+        "value_delivered_usd": float(models["value_usd"].sum()),
     }
-    # The figure to minimise when goal-seeking: what the organisation pays and what it loses.
+    # What the organisation pays and what it loses; net value is what its models were worth, less that.
     out["total_cost_usd"] = sum(0.0 if math.isnan(out[name]) else out[name]
                                 for name in ("staff_cost_usd", "serving_cost_usd", "business_loss_usd"))
+    out["net_value_usd"] = out["value_delivered_usd"] - out["total_cost_usd"]
+    if not math.isnan(out["degraded_model_days"]) and live_years > 0:
+        out["degraded_days_per_model_year"] = out["degraded_model_days"] / live_years
     shares = run.time_use.set_index(["role", "activity"])["share"]
     for role in ROLES:
         for activity in TIME_ACTIVITIES:
@@ -189,19 +202,28 @@ def serving_metrics(extras: dict[str, float]) -> dict[str, float]:
 
 
 def drift_metrics(incidents: pd.DataFrame, extras: dict[str, float]) -> dict[str, float]:
-    """Drift and incident figures; NaN (JSON null) when the scenario does not simulate drift."""
+    """Drift and incident figures; NaN (JSON null) when the scenario does not simulate drift. Times to mitigate and
+    to restore count from the onset of a degradation, so they include its detection."""
     names = ["drift_events", "drift_prevented", "incidents", *(f"incidents_{c}" for c in DRIFT_CAUSES),
-             "detection_lag_hours_median", "mttd_hours", "mttr_hours", "degraded_model_days", "business_loss_usd",
-             "false_alarms_per_model_month"]
+             "detection_lag_hours_median", "mttd_hours", "time_to_mitigate_hours", "mttr_hours", "restored_share",
+             "degraded_model_days", "business_loss_usd", "false_alarms_per_model_month"]
     if "drift_prevented" not in extras:
         return dict.fromkeys(names, math.nan)
     detected = incidents[incidents["detected_day"].notna()]
     lags = (detected["detected_day"] - detected["onset_day"]) * HOURS_PER_DAY
-    # Restored at the first mitigation: a rollback, a hot-fix, or the quick fix that holds until a retrain.
-    restored_day = detected["relieved_day"].fillna(detected["mitigated_day"])
-    restore = ((restored_day - detected["detected_day"]) * HOURS_PER_DAY).dropna()
+    mitigate = ((detected["mitigated_day"] - detected["onset_day"]) * HOURS_PER_DAY).dropna()
+    restore = ((detected["restored_day"] - detected["onset_day"]) * HOURS_PER_DAY).dropna()
+    # Time to restore per cause, weighted by how often each cause arrives (stopped by a capability or not): a
+    # capability that stops the quickly restored breaks does not make restoring look slower.
+    per_cause = restore.groupby(detected.loc[restore.index, "cause"]).mean()
+    arrivals = incidents["cause"].value_counts()
+    weights = pd.Series({c: arrivals.get(c, 0) + extras.get(f"drift_prevented_{c}", 0.0) for c in per_cause.index},
+                        dtype=float)
     counts = detected["cause"].value_counts()
     months = extras["monitored_model_months"]
+    # Degraded from onset until restored, or until the degradation ended another way (a new version, retirement,
+    # the end of the run).
+    degraded_until = incidents["restored_day"].fillna(incidents["ended_day"])
     return {
         "drift_events": float(len(incidents)) + extras["drift_prevented"],
         "drift_prevented": extras["drift_prevented"],
@@ -209,8 +231,10 @@ def drift_metrics(incidents: pd.DataFrame, extras: dict[str, float]) -> dict[str
         **{f"incidents_{c}": float(counts.get(c, 0)) for c in DRIFT_CAUSES},
         "detection_lag_hours_median": float(lags.median()) if len(lags) else math.nan,
         "mttd_hours": float(lags.mean()) if len(lags) else math.nan,
-        "mttr_hours": float(restore.mean()) if len(restore) else math.nan,
-        "degraded_model_days": float((incidents["ended_day"] - incidents["onset_day"]).sum()),
+        "time_to_mitigate_hours": float(mitigate.mean()) if len(mitigate) else math.nan,
+        "mttr_hours": float((per_cause * weights).sum() / weights.sum()) if len(restore) else math.nan,
+        "restored_share": len(restore) / len(detected) if len(detected) else math.nan,
+        "degraded_model_days": float((degraded_until - incidents["onset_day"]).sum()),
         "business_loss_usd": float(incidents["loss_usd"].sum()),
         "false_alarms_per_model_month": extras["false_alarms"] / months if months > 0 else math.nan,
     }

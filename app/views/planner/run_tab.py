@@ -145,8 +145,9 @@ def show_result(result: dict) -> None:
                f"{replications.seed}. Figures are means over replications with 95% confidence intervals of the mean.")
     if result.get("changes"):
         st.caption("Changed from the scenario file: " + "; ".join(result["changes"]))
-    headline_metrics(summary, [m for m in (*planner.HEADLINES, "serving_cost_usd")
+    headline_metrics(summary, [m for m in (*planner.HEADLINES, "serving_cost_usd", "business_loss_usd")
                                if m in summary.index and summary.loc[m, "n"] > 0], n)
+    money_basis(scenario)
     interval = st.radio("Shaded band", list(charts.INTERVALS), format_func=charts.INTERVALS.get,
                         horizontal=True, key="band")
     st.altair_chart(charts.models_over_time([run.timeseries for run in replications.runs], interval=interval),
@@ -179,6 +180,23 @@ def headline_metrics(summary: pd.DataFrame, metrics: list[str] | tuple[str, ...]
             column.metric(metric_table.label(metric), formatting.value(row["mean"], kind, compact=True),
                           help=f"{metric_table.METRIC_DOCS.get(metric, '')} (`{metric}`)")
             column.caption(planner.interval_text(row, kind, n))
+
+
+def money_basis(scenario: Scenario) -> None:
+    """The classes of model, their values and where they come from, and the other inputs the figures rest on."""
+    with st.expander("What the money rests on: each class of model, its value, and the assumptions"):
+        st.caption("Value delivered is each live model's value when healthy, over the days it served everyone; "
+                   "business loss is the share of it lost while degraded. The values are planning anchors: replace "
+                   "them with your own in the scenario file.")
+        classes = planner.portfolio_frame(scenario)
+        source = "where the value comes from"
+        st.dataframe(classes.drop(columns=source), hide_index=True, width="stretch", key="basis.classes")
+        st.markdown("\n".join(f"- **{row['class']}**: {row[source]}" for _, row in classes.iterrows()))
+        st.caption("Other inputs that move value, cost and time, and what each rests on.")
+        st.dataframe(planner.assumption_frame(scenario), hide_index=True, width="stretch", key="basis.assumptions",
+                     column_config={"input": st.column_config.TextColumn("input", width="medium"),
+                                    "rests on": st.column_config.TextColumn("rests on", width="large"),
+                                    "field": st.column_config.TextColumn("field", help="path in the scenario file")})
 
 
 def metrics_table(summary: pd.DataFrame, key: str) -> None:

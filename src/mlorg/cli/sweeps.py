@@ -53,14 +53,18 @@ def add_commands(sub) -> None:
     sensitivity.set_defaults(handler=cmd_sensitivity)
 
     optimise = sub.add_parser(
-        "optimise", help="the cheapest grid cell that meets a target with 95%% confidence",
-        description="Sweep a grid and pick the cell with the lowest mean --minimise metric among those whose "
-                    "--target holds at the one-sided 95% confidence bound; exit 1 when none does.")
+        "optimise", help="the grid cell with the highest net value that meets a target with 95%% confidence",
+        description="Sweep a grid and pick the cell with the highest mean --maximise metric (net value by default), "
+                    "or the lowest mean --minimise metric, among those whose --target holds at the one-sided 95% "
+                    "confidence bound; exit 1 when none does.")
     _vary_option(optimise)
     optimise.add_argument("--target", required=True, metavar="METRIC<=VALUE",
                           help="e.g. ttp_days_p90<=30 (also <, >=, >)")
-    optimise.add_argument("--minimise", default="total_cost_usd", metavar="NAME",
-                          help="metric to minimise (default total_cost_usd)")
+    objective = optimise.add_mutually_exclusive_group()
+    objective.add_argument("--maximise", metavar="NAME",
+                           help="metric to maximise (default net_value_usd: value delivered − staff − serving − "
+                                "business loss)")
+    objective.add_argument("--minimise", metavar="NAME", help="metric to minimise instead, e.g. total_cost_usd")
     optimise.add_argument("--runners-up", type=int_option("--runners-up", 0, 100), default=3, metavar="K")
     optimise.set_defaults(handler=cmd_optimise)
     for command in (sweep_cmd, sensitivity, optimise):
@@ -142,7 +146,8 @@ def _sweep_call(function, *call_args, **kwargs):
 
 def _flag_prefixed(message: str) -> str:
     """A library message names its argument (``metric: …``); the CLI names the flag (``--metric: …``)."""
-    flags = ("metric", "minimise", "target", "inputs", "replications", "backend", "workers", "scheduler", "out")
+    flags = ("metric", "maximise", "minimise", "target", "inputs", "replications", "backend", "workers", "scheduler",
+             "out")
     name, sep, _ = message.partition(":")
     return f"--{'input' if name == 'inputs' else name}{message[len(name):]}" if sep and name in flags else message
 
@@ -252,12 +257,14 @@ def _side_text(value) -> str:
 
 
 def cmd_optimise(args: argparse.Namespace) -> int:
-    from mlorg.sweeps import optimise
+    from mlorg.sweeps import objective_of, optimise
 
     scenario, execution = _sweep_context(args)
     grid = _grid(args)
-    result = _sweep_call(optimise, scenario, grid, args.target, args.minimise, args.replications, args.seed,
+    objective = _sweep_call(objective_of, args.maximise, args.minimise)
+    result = _sweep_call(optimise, scenario, grid, args.target, objective, args.replications, args.seed,
                          runners_up=args.runners_up, **execution)
+    metric = result.objective.metric
     params = result.parameters
     if args.json:
         print(json.dumps(_optimum_json(result, params), allow_nan=False))
@@ -267,21 +274,27 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         print(f"no cell meets {result.target} with 95% confidence ({bound} bound); every cell's evidence:\n")
     else:
         b = result.best
-        print(f"cheapest cell meeting {result.target} with 95% confidence: {_cell_label(b, params)}\n"
-              f"  {result.minimise} {fmt(b['objective_mean'])} [{fmt(b['objective_ci95_low'])}, "
+        best = "highest" if result.objective.maximise else "lowest"
+        print(f"the {best} {metric} among cells meeting {result.target} with 95% confidence: "
+              f"{_cell_label(b, params)}\n"
+              f"  {metric} {fmt(b['objective_mean'])} [{fmt(b['objective_ci95_low'])}, "
               f"{fmt(b['objective_ci95_high'])}]; {result.target.metric} {fmt(b['target_mean'])} "
               f"({bound} bound {fmt(b['target_bound'])})")
         for r in result.runners_up.to_dict(orient="records"):
-            print(f"  runner-up {_cell_label(r, params)}: {result.minimise} +{fmt(r['extra_mean'])} "
-                  f"[{fmt(r['extra_ci95_low'])}, {fmt(r['extra_ci95_high'])}] more (paired), "
+            print(f"  runner-up {_cell_label(r, params)}: {metric} {_signed(r['extra_mean'])} "
+                  f"[{_signed(r['extra_ci95_low'])}, {_signed(r['extra_ci95_high'])}] against the pick (paired), "
                   f"{result.target.metric} {fmt(r['target_mean'])} ({bound} bound {fmt(r['target_bound'])})")
         print()
-    rows = [(*params, f"{result.target.metric} mean", f"{bound} bound", "meets", f"{result.minimise} mean")]
+    rows = [(*params, f"{result.target.metric} mean", f"{bound} bound", "meets", f"{metric} mean")]
     for r in result.cells.to_dict(orient="records"):
         rows.append((*(cell_text(r[p]) for p in params), fmt(r["target_mean"]), fmt(r["target_bound"]),
                      "yes" if r["meets_target"] else "no", fmt(r["objective_mean"])))
     print(columns(rows))
     return 0 if result.best is not None else EXIT_FAILED_CHECK
+
+
+def _signed(value: float) -> str:
+    return fmt(value) if value < 0 else f"+{fmt(value)}"
 
 
 def _cell_label(row, params: list[str]) -> str:
@@ -293,7 +306,8 @@ def _optimum_json(result, params: list[str]) -> dict:
         return {"values": {p: json_value(row[p]) for p in params},
                 **{k: json_value(v) for k, v in row.items() if k not in params}}
 
-    return {"target": str(result.target), "minimise": result.minimise, "confidence": result.confidence,
+    return {"target": str(result.target), result.objective.verb: result.objective.metric,
+            "confidence": result.confidence,
             "best": record(result.best) if result.best is not None else None,
             "runners_up": [record(r) for r in result.runners_up.to_dict(orient="records")],
             "cells": [record(r) for r in result.cells.to_dict(orient="records")]}

@@ -4,6 +4,7 @@ its Sweep, Sensitivity and Goal seek tabs. The figures themselves come from :mod
 :mod:`mlorg.sweeps`.
 """
 
+from mlorg.planner.basis import assumption_frame, portfolio_frame
 from mlorg.planner.comparison import (
     COMPARE_METRICS,
     HEADLINES,
@@ -44,10 +45,10 @@ from mlorg.planner.sweep_forms import (
 )
 
 __all__ = [
-    "CAPABILITY_TEXT", "COMPARE_METRICS", "HEADCOUNT_FIELDS", "HEADLINES", "START_KEY", "capability_frame",
-    "capability_plan", "cell_text", "change_summary", "comparison_table", "default_replications",
+    "CAPABILITY_TEXT", "COMPARE_METRICS", "HEADCOUNT_FIELDS", "HEADLINES", "START_KEY", "assumption_frame",
+    "capability_frame", "capability_plan", "cell_text", "change_summary", "comparison_table", "default_replications",
     "default_sensitivity_inputs", "default_spec", "describe_changes", "difference_verdict", "edit", "field_help",
     "field_value", "file_stem", "folder_stamp", "goal_verdict", "hiring_frame", "interval_text", "load_folder",
-    "name_variant", "org_text", "people", "person_years", "platform_builders", "scenario_folder", "skills_frame",
-    "spec_text", "sweep_fields", "sweep_grid", "sweep_runs", "value_text",
+    "name_variant", "org_text", "people", "person_years", "portfolio_frame", "platform_builders", "scenario_folder",
+    "skills_frame", "spec_text", "sweep_fields", "sweep_grid", "sweep_runs", "value_text",
 ]

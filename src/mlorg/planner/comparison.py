@@ -11,13 +11,15 @@ import pandas as pd
 from mlorg import formatting, metric_table
 from mlorg.results import Replications, compare
 
-HEADLINES = ("ttp_days_median", "ttp_days_p90", "models_shipped", "backlog_end", "models_abandoned",
-             "staff_cost_usd")
+# Net value first: what the models earn, less what they cost; then how fast and how many ship.
+HEADLINES = ("net_value_usd", "value_delivered_usd", "staff_cost_usd", "ttp_days_median", "ttp_days_p90",
+             "models_shipped", "ship_share", "backlog_end", "models_abandoned")
 
 
 # The figures a comparison shows: what a leader weighs when choosing between organisations.
-COMPARE_METRICS = ("ttp_days_median", "ttp_days_p90", "models_shipped", "models_live_end", "backlog_end",
-                   "models_abandoned", "staff_cost_usd", "serving_cost_usd", "business_loss_usd")
+COMPARE_METRICS = ("net_value_usd", "value_delivered_usd", "ttp_days_median", "ttp_days_p90", "models_shipped",
+                   "models_live_end", "backlog_end", "models_abandoned", "staff_cost_usd", "serving_cost_usd",
+                   "business_loss_usd")
 
 
 def comparison_table(results: Mapping[str, Replications],

@@ -152,18 +152,21 @@ def goal_verdict(optimum: Any) -> str:
     """What :func:`mlorg.sweeps.optimise` found, in a sentence: the pick and its evidence, or the cell that
     came closest when none meets the target."""
     target, cells = optimum.target, optimum.cells
-    target_kind, objective_kind = metric_table.kind(target.metric), metric_table.kind(optimum.minimise)
+    objective = optimum.objective
+    target_kind, objective_kind = metric_table.kind(target.metric), metric_table.kind(objective.metric)
     level = f"{optimum.confidence:.0%}"
     side = "upper" if target.upper else "lower"
     if optimum.best is not None:
         best = optimum.best
 
-        def objective(key: str) -> str:
+        def score(key: str) -> str:
             return formatting.value(best[key], objective_kind)
 
-        return (f"Cheapest cell meeting {target} with {level} confidence: {cell_text(best[optimum.parameters])}. "
-                f"{metric_table.label(optimum.minimise)}: {objective('objective_mean')} (95% CI "
-                f"{objective('objective_ci95_low')} to {objective('objective_ci95_high')}); {target.metric}: mean "
+        which = "highest" if objective.maximise else "lowest"
+        return (f"The {which} {metric_table.label(objective.metric).lower()} among cells meeting {target} with "
+                f"{level} confidence: {cell_text(best[optimum.parameters])}. "
+                f"{metric_table.label(objective.metric)}: {score('objective_mean')} (95% CI "
+                f"{score('objective_ci95_low')} to {score('objective_ci95_high')}); {target.metric}: mean "
                 f"{formatting.value(best['target_mean'], target_kind)}, one-sided {level} {side} bound "
                 f"{formatting.value(best['target_bound'], target_kind)}.")
     text = (f"No cell meets {target} with {level} confidence: the one-sided {side} bound of {target.metric}'s mean "

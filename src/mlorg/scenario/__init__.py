@@ -14,6 +14,7 @@ from mlorg.scenario.drift import (
     PREVENTED_BY,
     WINDOW_MONITOR_DETECTORS,
     Breakage,
+    CauseShares,
     DeployDefect,
     Drift,
     Effect,
@@ -21,6 +22,7 @@ from mlorg.scenario.drift import (
     Incidents,
     Monitoring,
     PerformanceMonitoring,
+    Recovery,
     SignalMonitor,
     WorldChange,
 )
@@ -28,6 +30,7 @@ from mlorg.scenario.fields import DISTRIBUTIONS, GUARD, Distribution, ScenarioEr
 from mlorg.scenario.files import load, loads, to_toml
 from mlorg.scenario.org import ACTIVITIES, ROLES, Attrition, Hire, Org, Policy, RoleCosts, RoleRates, Skill, Skills
 from mlorg.scenario.pipeline import PIPELINE_CAUSES, Pipeline, PipelineCause
+from mlorg.scenario.portfolio import SERVING_MODES, Governance, ModelClass, ValueLoss
 from mlorg.scenario.schema import MAX_PEOPLE, MAX_PERSON_YEARS, Scenario
 from mlorg.scenario.serving import DAILY_PROFILE, WEEKLY_PROFILE, Batch, Edge, Realtime, Serving
 from mlorg.scenario.validation import field_problem, from_dict, validate
@@ -45,10 +48,11 @@ from mlorg.scenario.work import (
 __all__ = [
     "ACTIVITIES", "CAPABILITIES", "DAILY_PROFILE", "DISTRIBUTIONS", "DRIFT_CAUSES", "GUARD", "MAX_PEOPLE",
     "MAX_PERSON_YEARS", "PIPELINE_CAUSES", "PREVENTED_BY", "ROLES", "WEEKLY_PROFILE", "WINDOW_MONITOR_DETECTORS",
-    "Attrition", "Batch", "Breakage", "Capabilities", "Capability", "Deploy", "DeployDefect", "Distribution", "Drift",
-    "Edge", "Effect", "Hire", "Impact", "Incidents", "Lifecycle", "Monitoring", "Org", "PerformanceMonitoring",
-    "Pipeline", "PipelineCause", "Platform", "Policy", "Productionisation", "Realtime", "Research", "RoleCosts",
-    "RoleRates", "Scenario", "ScenarioError", "Serving", "SignalMonitor", "Skill", "Skills", "WorldChange",
-    "field_docs", "field_label", "field_problem", "field_rule", "from_dict", "load", "loads",
-    "pipeline_minimum_days", "to_toml", "validate",
+    "SERVING_MODES", "Attrition", "Batch", "CauseShares", "Governance", "ModelClass", "Recovery", "ValueLoss",
+    "Breakage", "Capabilities", "Capability", "Deploy", "DeployDefect", "Distribution", "Drift", "Edge", "Effect",
+    "Hire", "Impact", "Incidents", "Lifecycle", "Monitoring", "Org", "PerformanceMonitoring", "Pipeline",
+    "PipelineCause", "Platform", "Policy", "Productionisation", "Realtime", "Research", "RoleCosts", "RoleRates",
+    "Scenario", "ScenarioError", "Serving", "SignalMonitor", "Skill", "Skills", "WorldChange", "field_docs",
+    "field_label", "field_problem", "field_rule", "from_dict", "load", "loads", "pipeline_minimum_days", "to_toml",
+    "validate",
 ]

@@ -40,6 +40,7 @@ def check_whole(s: Scenario) -> list[str]:
     errors.extend(check_serving(s.serving))
     errors.extend(check_monitoring(s))
     errors.extend(check_pipeline(s.pipeline))
+    errors.extend(check_portfolio(s))
     if s.pipeline.causes and not errors:  # a scenario that injects causes is a pipeline scenario: it must run
         fewest, why = pipeline_minimum_days(s)
         if s.pipeline.days < fewest:
@@ -85,7 +86,12 @@ def check_monitoring(s: Scenario) -> list[str]:
     from mlorg.monitoring.characteristics import SEQUENTIAL_DETECTORS
 
     errors = []
-    traffic = s.impact.predictions_per_day / 24.0
+    # The quietest class's typical model (its traffic's mean) sets what a window holds.
+    quietest = min(s.model_classes(), key=lambda c: c.predictions_per_day.mean)
+    traffic = quietest.predictions_per_day.mean / 24.0
+    where_traffic = (f"impact.predictions_per_day = {number_text(quietest.predictions_per_day.mean)}"
+                     if not s.portfolio else
+                     f"{number_text(quietest.predictions_per_day.mean)} predictions a day (class {quietest.name!r})")
     for name in ("features", "predictions"):
         m = getattr(s.monitoring, name)
         if not m.enabled:
@@ -100,9 +106,8 @@ def check_monitoring(s: Scenario) -> list[str]:
                           f"({number_text(m.cadence_hours)})")
         if traffic * m.window_hours < 1:
             errors.append(f"{where}.window_hours: {number_text(m.window_hours)} is not allowed; at "
-                          f"impact.predictions_per_day = {number_text(s.impact.predictions_per_day)} the window "
-                          "holds no prediction")
-    if s.monitoring.performance.enabled and s.impact.recall <= s.monitoring.performance.max_drop:
+                          f"{where_traffic} the window holds no prediction")
+    if not s.portfolio and s.monitoring.performance.enabled and s.impact.recall <= s.monitoring.performance.max_drop:
         errors.append(f"monitoring.performance.max_drop: {number_text(s.monitoring.performance.max_drop)} is not "
                       f"allowed; must be < impact.recall ({number_text(s.impact.recall)})")
     return errors
@@ -130,6 +135,29 @@ def check_pipeline(p: Pipeline) -> list[str]:
             if cause.feature not in FEATURES:
                 errors.append(f"{where}.feature: {toml_text(cause.feature)} is not allowed; a skew names the feature "
                               f"the online path computes wrongly, one of {', '.join(FEATURES)}")
+    return errors
+
+
+def check_portfolio(s: Scenario) -> list[str]:
+    errors = []
+    if not s.portfolio:
+        return errors
+    total = sum(c.share for c in s.portfolio)
+    if abs(total - 1.0) > 1e-9:
+        errors.append(f"portfolio: the classes' shares add up to {total:g}, which is not allowed; must be 1")
+    names = [c.name for c in s.portfolio]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            errors.append(f"portfolio[{i}].name: {toml_text(name)} is not allowed; each class needs its own name")
+    for i, c in enumerate(s.portfolio):
+        for where, d in (("predictions_per_day", c.predictions_per_day), ("value_per_day_usd", c.value_per_day_usd),
+                         ("governance.risk_review_hours", c.governance.risk_review_hours)):
+            if d.dist in ("lognormal", "gamma") and d.mean > 0 and d.cv == 0:
+                errors.append(f"portfolio[{i}].{where}.cv: 0 is not allowed for a {d.dist} distribution; must be "
+                              "> 0 (use dist = \"deterministic\" for a fixed value)")
+        if s.monitoring.performance.enabled and c.recall <= s.monitoring.performance.max_drop:
+            errors.append(f"portfolio[{i}].recall: {number_text(c.recall)} is not allowed; must be > "
+                          f"monitoring.performance.max_drop ({number_text(s.monitoring.performance.max_drop)})")
     return errors
 
 

@@ -30,6 +30,12 @@ class Org:
         doc="hours a person works on project work per calendar week (40 h less meetings)")
     hiring: tuple[Hire, ...] = spec(factory=tuple, doc="hiring plan: [[org.hiring]] day, role, count",
                                     label="Hiring plan")
+    # Oxford Economics (2014, "The Cost of Brain Drain"): a new hire takes 28 weeks to reach optimum productivity.
+    # How slow the first day is, is a planning assumption.
+    ramp_up_days: float = spec(196.0, unit="days", lo=0.0, hi=3650.0,
+                               doc="a person hired after day 0 reaches full pace this long after starting (0: at once)")
+    ramp_up_start: float = spec(0.25, lo=0.0, lo_open=True, hi=1.0,
+                                doc="their pace on their first day, as a share of full pace; it rises evenly")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,10 +6,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlorg.scenario.drift import Drift, Impact, Incidents, Monitoring
-from mlorg.scenario.fields import GUARD, spec
+from mlorg.scenario.drift import DRIFT_CAUSES, Drift, Impact, Incidents, Monitoring
+from mlorg.scenario.fields import GUARD, Distribution, spec
 from mlorg.scenario.org import Attrition, Org, Policy, RoleCosts, Skills
 from mlorg.scenario.pipeline import Pipeline
+from mlorg.scenario.portfolio import ModelClass, ValueLoss
 from mlorg.scenario.serving import Serving
 from mlorg.scenario.work import Deploy, Lifecycle, Platform, Productionisation, Research
 
@@ -36,9 +37,29 @@ class Scenario:
     incidents: Incidents = field(default_factory=Incidents)
     impact: Impact = field(default_factory=Impact)
     pipeline: Pipeline = field(default_factory=Pipeline)
+    portfolio: tuple[ModelClass, ...] = spec(
+        factory=tuple, doc="the classes of models the organisation builds: [[portfolio]] name, share, value, … "
+        "(none: one class from [impact] and [serving])")
 
     def replace(self, **changes: Any) -> Scenario:
         return dataclasses.replace(self, **changes)
+
+    def model_classes(self) -> tuple[ModelClass, ...]:
+        """The classes of models the organisation builds; without a ``[[portfolio]]``, one class made from
+        ``[impact]`` (its value: the positives a healthy model catches, times their worth) and ``[drift]`` (what
+        each cause costs), served by the ``[serving]`` shares, as before classes existed."""
+        if self.portfolio:
+            return self.portfolio
+        i = self.impact
+        value = i.predictions_per_day * i.positive_rate * i.usd_per_positive * i.recall
+        return (ModelClass(
+            name="model", share=1.0, serving_mode="any",
+            predictions_per_day=Distribution(dist="deterministic", mean=i.predictions_per_day, cv=0.0),
+            value_per_day_usd=Distribution(dist="deterministic", mean=value, cv=0.0),
+            value_source="[impact]: predictions a day × positive rate × value of a positive × recall",
+            value_loss=ValueLoss(**{c: getattr(self.drift, c).performance_loss for c in DRIFT_CAUSES}),
+            positive_rate=i.positive_rate, recall=i.recall, label_delay_days=i.label_delay_days,
+            label_delay_cv=i.label_delay_cv),)
 
 
 # Bounds on the whole run, checked after the fields: a scenario can be valid field by field and still ask

@@ -47,6 +47,13 @@ class Lifecycle:
     lifetime_days: float = spec(
         1095.0, unit="days", lo=0.0, hi=36500, doc="mean time a model stays live before retirement "
         "(exponential; 0 = never retired)")
+    # Planning assumptions, shown as such: ML engineers own each live model's data and feature pipelines, and help
+    # the data scientists (reviews, data access, pairing on production code).
+    pipeline_hours_per_model_week: float = spec(
+        0.5, unit="hours/week", lo=0.0, hi=168,
+        doc="data and feature pipeline work per live model, carried by ML engineers (capabilities cut it as toil)")
+    support_hours_per_data_scientist_week: float = spec(
+        2.0, unit="hours/week", lo=0.0, hi=168, doc="ML-engineer time helping each data scientist (with ML engineers)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +97,33 @@ class Platform:
                               doc="size of one platform work package; several engineers share a capability")
     upkeep_hours_per_model_week: float = spec(
         0.1, unit="hours/week", lo=0.0, hi=168, doc="platform-team time per live model once any capability exists")
+    # Spotify (2019) ran ≈ 45 platform engineers for > 600 ML practitioners: ≈ 2.4 platform hours per practitioner
+    # each week in all. Support is a planning assumption within that bound.
+    support_hours_per_person_week: float = spec(
+        1.0, unit="hours/week", lo=0.0, hi=168,
+        doc="platform-team time supporting each data scientist and ML engineer once any capability exists")
+    # After the build order, the platform team works a roadmap: finite items (new features, migrations, upgrades),
+    # each winning a share of what is left to win. Planning assumptions, shown as such: a quarter's item each
+    # quarter for a fleet of up to 100 models, more as the fleet grows (more teams ask, migrations touch more
+    # models), as the square root of the fleet's size.
+    roadmap_items_per_year: float = spec(
+        4.0, unit="1/year", lo=0.0, hi=365.0,
+        doc="roadmap items a year once the build order is built, for up to roadmap_models live models; beyond, "
+            "times √(live models / roadmap_models)")
+    roadmap_models: float = spec(100.0, unit="models", lo=1.0, hi=1e6,
+                                 doc="the fleet size up to which the roadmap has roadmap_items_per_year items")
+    roadmap_item_hours: float = spec(480.0, unit="hours", lo=0.0, hi=1e5, doc="platform-engineer hours per item")
+    roadmap_effort_gain: float = spec(
+        0.1, lo=0.0, hi=1.0, doc="share of the way from today's productionisation and retraining effort to "
+        "roadmap_floor × the capabilities' effort that one item wins")
+    roadmap_toil_gain: float = spec(0.1, lo=0.0, hi=1.0,
+                                    doc="share of the way to roadmap_floor that one item wins on per-model toil and "
+                                        "pipeline work")
+    roadmap_drift_gain: float = spec(0.06, lo=0.0, hi=1.0,
+                                     doc="share of the way to roadmap_floor that one item wins on the rate of breaks "
+                                         "and bad deploys")
+    roadmap_floor: float = spec(0.5, lo=0.0, lo_open=True, hi=1.0,
+                                doc="the least any roadmap factor can reach: returns diminish towards it")
     capabilities: Capabilities = field(default_factory=Capabilities)
 
 

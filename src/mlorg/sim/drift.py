@@ -9,16 +9,18 @@ after its own delay.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from mlorg.monitoring.characteristics import Monitor, PerformanceMonitor
 from mlorg.rng import Sampler
-from mlorg.scenario import Effect, Scenario
+from mlorg.scenario import Effect, ModelClass, Scenario
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_MONTH = 730.5
+TRAFFIC_STEPS_PER_DECADE = 8  # monitors are built for traffic rounded to 1/8 decade (≈ ±15%): they cache by window
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,11 @@ class Detection:
 
 
 class Monitors:
-    """The monitors a scenario runs on each live model, built once per run."""
+    """The monitors a scenario runs on a live model of one class and traffic."""
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, model_class: ModelClass, predictions_per_day: float):
         s = scenario
-        self.scenario = s
-        traffic = s.impact.predictions_per_day / HOURS_PER_DAY
+        traffic = predictions_per_day / HOURS_PER_DAY
         self.signal: dict[str, Monitor] = {}
         for name in ("features", "predictions"):
             m = getattr(s.monitoring, name)
@@ -46,9 +47,9 @@ class Monitors:
         if p.enabled:
             self.performance = PerformanceMonitor(
                 max_drop=p.max_drop, window=max(1, round(traffic * p.window_days * HOURS_PER_DAY)),
-                cadence_hours=p.cadence_hours, traffic_per_hour=traffic, positive_rate=s.impact.positive_rate,
-                recall=s.impact.recall, label_delay_hours=s.impact.label_delay_days * HOURS_PER_DAY,
-                label_delay_cv=s.impact.label_delay_cv)
+                cadence_hours=p.cadence_hours, traffic_per_hour=traffic, positive_rate=model_class.positive_rate,
+                recall=model_class.recall, label_delay_hours=model_class.label_delay_days * HOURS_PER_DAY,
+                label_delay_cv=model_class.label_delay_cv)
 
     @property
     def any(self) -> bool:
@@ -60,9 +61,10 @@ class Monitors:
             rate += self.performance.false_alarms_per_month()
         return rate
 
-    def detect(self, cause: str, effect: Effect, rng: np.random.Generator, business: Sampler,
+    def detect(self, cause: str, effect: Effect, recall_loss: float, rng: np.random.Generator, business: Sampler,
                monitoring_on: bool, latency_alerting: bool, max_hours: float) -> Detection:
-        """When the first monitor fires for this cause, or the business notices."""
+        """When the first monitor fires for this cause (which costs the model ``recall_loss`` of its recall: what
+        the label monitor sees), or the business notices."""
         best = Detection(business(), "business")
         if cause == "latency_regression":
             if latency_alerting:  # the serving platform checks the p99 against the SLO every hour
@@ -76,8 +78,8 @@ class Monitors:
                 lag = monitor.sample_lag_hours(shifts[name], rng, max_hours=min(best.lag_hours, max_hours))
                 if lag < best.lag_hours:
                     best = Detection(lag, name)
-        if self.performance is not None and effect.performance_loss > 0:
-            lag = self.performance.sample_lag_hours(effect.performance_loss, rng,
+        if self.performance is not None and recall_loss > 0:
+            lag = self.performance.sample_lag_hours(recall_loss, rng,
                                                     max_hours=min(best.lag_hours, max_hours))
             if lag < best.lag_hours:
                 best = Detection(lag, "performance")
@@ -88,9 +90,10 @@ def _lag(detection: Detection) -> float:
     return detection.lag_hours
 
 
-def loss_per_hour(scenario: Scenario, effect: Effect) -> float:
-    """Value lost per hour while a model suffers this effect: predictions × positive rate × value × recall lost."""
-    i = scenario.impact
-    return (i.predictions_per_day / HOURS_PER_DAY * i.positive_rate * i.usd_per_positive * i.recall
-            * effect.performance_loss)
-
+def traffic_bucket(predictions_per_day: float) -> float:
+    """The traffic a model's monitors are built for: rounded on a log scale, so that a run builds (and the
+    statistics' Monte Carlo caches) a few monitors rather than one per model."""
+    if predictions_per_day <= 0:
+        return 1.0
+    step = round(TRAFFIC_STEPS_PER_DECADE * math.log10(predictions_per_day)) / TRAFFIC_STEPS_PER_DECADE
+    return 10.0 ** step

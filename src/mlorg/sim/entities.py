@@ -12,6 +12,7 @@ from mlorg.rng import Sampler
 from mlorg.scenario import Scenario
 from mlorg.serving.fleet import ServingTotals
 from mlorg.sim.levels import Level
+from mlorg.sim.portfolio import ModelTraits
 from mlorg.sim.serving import ServingDraws
 
 HOURS_PER_DAY = 24.0
@@ -19,6 +20,7 @@ HOURS_PER_WEEK = 168.0
 HOURS_PER_YEAR = 8760.0
 HOURS_PER_MONTH = 730.5  # as the monitors count false alarms per month (365.25 days / 12)
 NAN = float("nan")
+RESTORED = 0.95  # a degradation counts as restored once this share of what it cost is won back
 
 
 @dataclass(slots=True, eq=False)
@@ -30,6 +32,8 @@ class ModelDraws:
     review: Sampler
     retraining: Sampler
     lifetime: Sampler
+    traits: np.random.Generator  # each model's class, traffic and value (three draws a model)
+    governance: np.random.Generator  # validation and A/B outcomes, risk-review effort (two draws and a sample)
     serving: ServingDraws | None = None
     incidents: IncidentDraws | None = None
 
@@ -47,7 +51,11 @@ class IncidentDraws:
 
 @dataclass(slots=True, eq=False)
 class Incident:
-    """One cause degrading one live model, from onset until it ends (mitigated, replaced or retired)."""
+    """One cause degrading one live model, from onset until it ends (restored, replaced, retired or the horizon).
+
+    ``loss_per_hour`` is what the cause costs at full strength; each action wins back a share of it
+    (``recovered``, which only rises), and the loss accrues at ``loss_per_hour × (1 − recovered)``.
+    """
 
     model: Model
     cause: str
@@ -55,12 +63,15 @@ class Incident:
     loss_per_hour: float
     detected_at: float = NAN
     detected_by: str = ""
-    relieved_at: float = NAN  # a quick fix cut the loss while a retrain waits for labels
-    relief: float = 0.0  # share of the loss it won back
-    mitigated_at: float = NAN
+    recovered: float = 0.0
+    loss_usd: float = 0.0  # accrued up to ``accrued_to``
+    accrued_to: float = NAN
+    mitigated_at: float = NAN  # the first action that won anything back
     mitigation: str = ""
+    restored_at: float = NAN  # when what was won back reached RESTORED
+    restored_by: str = ""
     ended_at: float = NAN
-    ended_by: str = ""  # mitigated | new_version | retired | horizon
+    ended_by: str = ""  # restored | new_version | retired | horizon
 
 
 @dataclass(slots=True, eq=False)
@@ -71,8 +82,12 @@ class Model:
     trained_at: float
     trained_by: int
     draws: ModelDraws
+    traits: ModelTraits
     live_at: float = NAN
+    serving_at: float = NAN  # first served real users: its A/B test began, or it went live without one
     abandoned_at: float = NAN
+    rejected_at: float = NAN  # failed validation or lost its A/B test: never ships
+    rejected_by: str = ""
     retired_at: float = NAN
     versions_live: int = 0
     version_pending: bool = False
@@ -81,6 +96,7 @@ class Model:
     serving_level: float = 0.0  # requests/s, rows/day or devices
     serving_cost: float = 0.0
     predictions: float = 0.0
+    value_usd: float = 0.0  # its value when healthy over the hours it was live (settled when it stops)
     open_incidents: list[Incident] = field(default_factory=list)
 
 
@@ -95,7 +111,8 @@ class WorkItem:
     state: str = "queued"  # queued | active | done | abandoned
     skill: str = ""  # the efficiency that applies: the kind itself, or for incident work toil or retraining
     incident: Incident | None = None
-    step: str = ""  # incident work: diagnose | manual_rollback | hotfix | retrain
+    step: str = ""  # incident work: diagnose | manual_rollback | hotfix | interim | retrain; governance: its step
+    parent: WorkItem | None = None  # governance work: the production item whose model waits for it
 
     def __post_init__(self):
         if not self.skill:
@@ -112,7 +129,9 @@ class Worker:
     item: WorkItem | None = None
     activity: str = "idle"
     since: float = 0.0
-    toil_share: float = 0.0
+    ramp_until: float = 0.0  # a person hired after day 0 reaches full pace then (day-0 staff: at once)
+    load_share: float = 0.0  # share of their capacity taken by steady load when the current task started
+    support_split: float = 0.0  # of that load, the share that is support (the rest is toil)
     task_hours: float = 0.0  # calendar length of the current task
     production_hours: float = 0.0
     worked_hours: float = 0.0
@@ -143,3 +162,4 @@ class SimOutput:
     drift_prevented: dict[str, int] | None = None
     false_alarms: int = 0
     monitored_model_months: float = 0.0
+    roadmap_items_done: int = 0

@@ -1,19 +1,21 @@
 """The SimPy model of an ML organisation: staff pulling prioritised work, and models moving to live.
 
 Time is in hours. People deliver ``productive_hours_per_week`` person-hours per calendar week, so an
-effort of E person-hours at efficiency e takes E / (e · hours/168) calendar hours. Each person is a
-process that, when free, takes the most urgent work its role can do:
+effort of E person-hours at efficiency e takes E / (e · hours/168) calendar hours; a person hired after day 0
+works at a pace that rises over their first weeks (``org.ramp_up_days``). Each person is a process that, when
+free, takes the most urgent work its role can do:
 
-    productionisation  >  retraining  >  platform building  >  research
+    incident work  >  productionisation  >  retraining  >  governance reviews  >  platform work  >  research
 
-Per-model toil and platform upkeep are steady loads, so they are modelled as a share of each role's
-capacity (recomputed whenever the number of live models, capabilities or staff changes) rather than as
-one event per model per week; that share slows every task the role starts and is booked as toil.
+Toil, pipeline work, upkeep and support are steady loads (:mod:`mlorg.sim.loads`): a share of each role's
+capacity that slows every task the role starts. A trained model draws its class, traffic and value
+(:mod:`mlorg.sim.portfolio`), passes validation and, after productionisation, its class's governance
+(:mod:`mlorg.sim.governance`) before it goes live. The platform team builds capabilities and then works a
+roadmap (:mod:`mlorg.sim.platform`).
 
 When the scenario simulates drift, live models suffer drift, pipeline breaks and bad deploys
-(:mod:`mlorg.sim.drift` says when monitors or the business notice). Incident work comes before everything:
-the on-call person (an ML engineer if there is one) stops what they are doing, diagnoses, and mitigates by
-rollback, hot-fix or an urgent retrain by a data scientist, who is pulled off their work the same way.
+(:mod:`mlorg.sim.incidents`). Incident work comes before everything and goes to the on-call person of the rota,
+who stops what they are doing; an urgent retrain takes a data scientist off their work the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from functools import partial
 import simpy
 
 from mlorg.rng import Streams
-from mlorg.scenario import ACTIVITIES, CAPABILITIES, ROLES, Distribution, Scenario
+from mlorg.scenario import ACTIVITIES, ROLES, Distribution, Scenario
 from mlorg.sim.entities import (
     HOURS_PER_DAY,
     HOURS_PER_MONTH,
@@ -38,16 +40,16 @@ from mlorg.sim.entities import (
     Worker,
     WorkItem,
 )
+from mlorg.sim.governance import GovernanceSteps
 from mlorg.sim.incidents import IncidentProcess
 from mlorg.sim.levels import Level
+from mlorg.sim.loads import SteadyLoads
+from mlorg.sim.platform import PlatformWork
+from mlorg.sim.portfolio import draw_traits
 from mlorg.sim.serving import ServingLedger
 
-# Who carries steady load, in order of preference: per-model toil falls to ML engineers if there are any,
-# platform upkeep to platform engineers.
-MODEL_TOIL_CARRIERS = ("ml_engineer", "data_scientist", "platform_engineer")
-UPKEEP_CARRIERS = ("platform_engineer", "ml_engineer", "data_scientist")
-ONCALL = MODEL_TOIL_CARRIERS  # who answers an incident, in order of preference
-
+BOOKED = (*ACTIVITIES, "governance", "incident", "support", "idle")  # where a role's hours go
+WORK_KINDS = ("productionisation", "retraining", "governance", "platform", "incident")
 
 
 class OrgSimulation:
@@ -61,21 +63,14 @@ class OrgSimulation:
         self.env = simpy.Environment()
         self.horizon = scenario.horizon_days * HOURS_PER_DAY
         self.speed = scenario.org.productive_hours_per_week / HOURS_PER_WEEK  # person-hours per hour
-
-        lc = scenario.lifecycle
-        self.lifetime = Distribution(dist="exponential", mean=lc.lifetime_days * HOURS_PER_DAY)
+        self.lifetime = Distribution(dist="exponential", mean=scenario.lifecycle.lifetime_days * HOURS_PER_DAY)
         self.attrition_rng = {role: self.streams.generator(f"attrition/{role}") for role in ROLES}
+        self.portfolio = scenario.model_classes()
 
         self.models: list[Model] = []
         self.events: list[tuple] = []
         self.deploys: list[tuple[float, int, int]] = []
-        self.production: deque[WorkItem] = deque()
-        self.retraining: deque[WorkItem] = deque()
-        self.platform_work: deque[WorkItem] = deque()
-        self.incident_work: deque[WorkItem] = deque()
-        self.queues = {"productionisation": self.production, "retraining": self.retraining,
-                       "platform": self.platform_work, "incident": self.incident_work}
-        self.chunks_left: dict[str, int] = {}
+        self.queues: dict[str, deque[WorkItem]] = {kind: deque() for kind in WORK_KINDS}
         # Idle people by role, longest idle first. OrderedDict, not dict: a dict that keeps losing its first
         # entries must skip the deleted slots on every iteration, which made dispatch grow with history.
         self.idle: dict[str, OrderedDict[int, Worker]] = {role: OrderedDict() for role in ROLES}
@@ -85,47 +80,36 @@ class OrgSimulation:
                                 for role in ROLES}
         self.role_count = dict.fromkeys(ROLES, 0)
         self.hires_by_role = dict.fromkeys(ROLES, 0)
-        self.role_hours = {role: dict.fromkeys((*ACTIVITIES, "incident", "idle"), 0.0) for role in ROLES}
-        self.toil_share = dict.fromkeys(ROLES, 0.0)
-        self.toil_efficiency = {role: getattr(scenario.skills, role).toil for role in ROLES}
-        self.max_toil_share = scenario.policy.max_toil_share
-        self.upkeep_fixed = 0.0  # hours/week to keep the built capabilities running
-        self.toil_unmet_per_week = 0.0
-        self.toil_unmet_hours = 0.0
-        self.toil_unmet_since = 0.0
-
-        caps = scenario.platform.capabilities
-        self.capability = {name: getattr(caps, name) for name in CAPABILITIES}
+        self.role_hours = {role: dict.fromkeys(BOOKED, 0.0) for role in ROLES}
         self.built: dict[str, float] = {}
-        # Multipliers from the capabilities built so far, keyed by the work they change.
+        # Multipliers in force from the capabilities built and the roadmap items done, keyed by what they change.
         self.factor = {"productionisation": 1.0, "retraining": 1.0, "research": 1.0, "platform": 1.0,
-                       "toil": 1.0, "review": 1.0}
+                       "governance": 1.0, "toil": 1.0, "review": 1.0, "drift": 1.0}
         self.levels = {name: Level(name) for name in (
             "backlog", "models_live", "capabilities_built", "model_toil_hours_per_week", "upkeep_hours_per_week",
-            "toil_unmet_hours_per_week",
-            *(f"headcount_{role}" for role in ROLES))}
+            "support_hours_per_week", "toil_unmet_hours_per_week", *(f"headcount_{role}" for role in ROLES))}
         self.backlog, self.models_live = self.levels["backlog"], self.levels["models_live"]
         self.next_worker_id = 0
         self.serving = ServingLedger(scenario, self.streams, self.horizon) if scenario.serving.enabled else None
         self.incidents = IncidentProcess(self) if scenario.drift.enabled else None
+        self.platform = PlatformWork(self)
+        self.loads = SteadyLoads(self, self.platform, self.incidents)
+        self.governance = GovernanceSteps(self, self._go_live)
+        self.ramp_hours = scenario.org.ramp_up_days * HOURS_PER_DAY
+        self.rota_hours = scenario.incidents.oncall_rotation_days * HOURS_PER_DAY
 
     # ---------------------------------------------------------------------------------------- set-up
 
     def run(self) -> SimOutput:
         s = self.s
-        for name, cap in self.capability.items():
-            if cap.built:
-                self._capability_built(name)
-        for name in s.platform.build_order:
-            if name not in self.built:
-                self._plan_capability(name)
+        self.platform.start()
         for role, count in (("data_scientist", s.org.data_scientists), ("ml_engineer", s.org.ml_engineers),
                             ("platform_engineer", s.org.platform_engineers)):
             for _ in range(count):
                 self._hire(role)
         for hire in s.org.hiring:
             self.at(hire.day * HOURS_PER_DAY, lambda _ev, h=hire: [self._hire(h.role) for _ in range(h.count)])
-        self._update_toil()
+        self.update_loads()
         self.env.run(until=self.horizon)
         return self._finish()
 
@@ -142,12 +126,17 @@ class OrgSimulation:
     def log(self, event: str, model: int = -1, worker: int = -1, detail: str = "") -> None:
         self.events.append((self.env._now, event, model, worker, detail))
 
+    def update_loads(self) -> None:
+        self.loads.update()
+
     # ----------------------------------------------------------------------------------------- staff
 
     def _hire(self, role: str) -> None:
         index = self.hires_by_role[role]
         self.hires_by_role[role] += 1
-        worker = Worker(id=self.next_worker_id, role=role, efficiency=self.role_efficiency[role], since=self.env._now)
+        now = self.env._now
+        worker = Worker(id=self.next_worker_id, role=role, efficiency=self.role_efficiency[role], since=now,
+                        ramp_until=now + self.ramp_hours if now > 0 else 0.0)
         self.next_worker_id += 1
         if worker.efficiency["research"] > 0:
             name, s = f"{role}/{index}", self.s
@@ -157,6 +146,8 @@ class OrgSimulation:
                 review=self.streams.sampler(f"deploy/review/{name}", s.deploy.review_hours),
                 retraining=self.streams.sampler(f"lifecycle/retraining/{name}", s.lifecycle.retraining_effort_hours),
                 lifetime=self.streams.sampler(f"lifecycle/lifetime/{name}", self.lifetime),
+                traits=self.streams.generator(f"portfolio/{name}"),
+                governance=self.streams.generator(f"governance/{name}"),
                 serving=self.serving.draws(name) if self.serving else None,
                 incidents=self.incidents.draws(name) if self.incidents else None)
         self.workers[worker.id] = worker
@@ -167,12 +158,12 @@ class OrgSimulation:
         rate = getattr(self.s.attrition.annual_rate, role)
         if rate > 0:
             tenure = self.attrition_rng[role].exponential(HOURS_PER_YEAR / rate)
-            self.at(self.env._now + tenure, lambda _ev: worker.process.interrupt("leaves"))
+            self.at(now + tenure, lambda _ev: worker.process.interrupt("leaves"))
 
     def _set_headcount(self, role: str, delta: int) -> None:
         self.role_count[role] += delta
         self.levels[f"headcount_{role}"].set(self.env._now, self.role_count[role])
-        self._update_toil()
+        self.update_loads()
 
     def _leave(self, worker: Worker) -> None:
         self.idle[worker.role].pop(worker.id, None)
@@ -192,10 +183,18 @@ class OrgSimulation:
         self.log("left", worker=worker.id, detail=worker.role)
         if self.s.attrition.backfill:
             self.at(self.env._now + self.s.attrition.time_to_hire_days * HOURS_PER_DAY,
-                     lambda _ev, role=worker.role: self._hire(role))
+                    lambda _ev, role=worker.role: self._hire(role))
+
+    def _pace(self, w: Worker) -> float:
+        """A person's pace: 1, or while they ramp up after joining, rising evenly from ``ramp_up_start``."""
+        left = w.ramp_until - self.env._now
+        if left <= 0:
+            return 1.0
+        start = self.s.org.ramp_up_start
+        return start + (1.0 - start) * (1.0 - left / self.ramp_hours)
 
     def _work(self, w: Worker):
-        env, role_hours, toil_share = self.env, self.role_hours[w.role], self.toil_share
+        env, loads = self.env, self.loads
         speed, factor = self.speed, self.factor
         while True:
             item = self._take(w)
@@ -222,9 +221,11 @@ class OrgSimulation:
             item.state = "active"
             if item.effort != item.effort:  # NaN: first start, apply the capabilities now in force
                 item.effort = item.base_effort * factor[item.kind]
-            share = toil_share[w.role]
-            hours = item.effort / (w.efficiency[item.skill] * (1.0 - share) * speed)
-            w.activity, w.item, w.since, w.task_hours, w.toil_share = item.kind, item, env._now, hours, share
+            share = loads.share[w.role]
+            pace = self._pace(w) if w.ramp_until > 0.0 else 1.0
+            hours = item.effort / (w.efficiency[item.skill] * pace * (1.0 - share) * speed)
+            w.activity, w.item, w.since, w.task_hours = item.kind, item, env._now, hours
+            w.load_share, w.support_split = share, loads.support_split[w.role]
             end = env._now + hours
             try:
                 yield env.timeout(hours)
@@ -245,17 +246,22 @@ class OrgSimulation:
                         if again.cause == "leaves":
                             self._leave(w)
                             return
-            # Book the task (inlined _close: this loop is the simulator's hot path).
-            own = hours * (1.0 - share)
-            role_hours[item.kind] += own
-            role_hours["toil"] += hours - own
-            w.worked_hours += hours
-            if item.kind == "productionisation":
-                w.production_hours += own
-            w.since = env._now
+            self._book(w, hours)  # the whole task
             w.item = None
             item.state = "done"
             self._done(item, w)
+
+    def _book(self, w: Worker, elapsed: float) -> None:
+        """Book ``elapsed`` hours of the worker's current activity, its steady load apart (toil or support)."""
+        hours = self.role_hours[w.role]
+        own = elapsed * (1.0 - w.load_share)
+        hours[w.activity] += own
+        hours["support"] += (elapsed - own) * w.support_split
+        hours["toil"] += (elapsed - own) * (1.0 - w.support_split)
+        w.worked_hours += elapsed
+        if w.activity == "productionisation":
+            w.production_hours += own
+        w.since = self.env._now
 
     def _set_aside(self, w: Worker, item: WorkItem) -> None:
         """An incident took this person off ``item``: book the time so far and keep the rest of the work."""
@@ -275,56 +281,56 @@ class OrgSimulation:
         w.item = item
         w.since = self.env._now
         w.task_hours = hours
-        w.toil_share = self.toil_share[w.role]
+        w.load_share, w.support_split = self.loads.share[w.role], self.loads.support_split[w.role]
 
     def _close(self, w: Worker) -> None:
         """Book the time since the worker's last change of activity."""
         elapsed = self.env._now - w.since
-        if elapsed <= 0:
-            return
-        hours = self.role_hours[w.role]
-        own = elapsed * (1.0 - w.toil_share)
-        hours[w.activity] += own
-        hours["toil"] += elapsed - own
-        w.worked_hours += elapsed
-        if w.activity == "productionisation":
-            w.production_hours += own
-        w.since = self.env._now
+        if elapsed > 0:
+            self._book(w, elapsed)
+
+    # ------------------------------------------------------------------------------------ dispatch
 
     def _take(self, w: Worker) -> WorkItem | None:
         """The most urgent work this worker can and will do now, or None."""
-        eff = w.efficiency
-        if self.incident_work:
-            item = self._incident_for(eff)
+        eff, queues = w.efficiency, self.queues
+        if queues["incident"]:
+            item = self._incident_for(w)
             if item is not None:
                 return item
         if w.paused is not None:
             item, w.paused = w.paused, None
             return item
         if eff["productionisation"] > 0 and (w.role != "data_scientist" or self._takes_production(w)):
-            item = self._pop(self.production)
+            item = self._pop(queues["productionisation"])
             if item is not None:
                 return item
         if eff["retraining"] > 0:
-            item = self._pop(self.retraining)
+            item = self._pop(queues["retraining"])
+            if item is not None:
+                return item
+        if eff["research"] > 0 and queues["governance"]:
+            item = self._pop(queues["governance"])
             if item is not None:
                 return item
         if eff["platform"] > 0:
-            item = self._pop(self.platform_work)
+            item = self._pop(queues["platform"])
             if item is not None:
                 return item
         if eff["research"] > 0:
             return WorkItem(kind="research", base_effort=w.research(), effort=NAN)
         return None
 
-    def _incident_for(self, efficiency: dict[str, float]) -> WorkItem | None:
-        """The oldest queued incident work this person can do. Work handed straight to someone stays in the
-        queue marked active, so drop it here; the queue is short (open incidents only)."""
-        queue = self.incident_work
+    def _incident_for(self, w: Worker) -> WorkItem | None:
+        """The oldest queued incident work this person can do: diagnosis and fixes only for the on-call rota's
+        role. Work handed straight to someone stays in the queue marked active, so drop it here; the queue is
+        short (open incidents only)."""
+        queue = self.queues["incident"]
+        rota_role = self.oncall_role()
         for item in list(queue):
             if item.state != "queued":
                 queue.remove(item)
-            elif efficiency[item.skill] > 0:
+            elif w.efficiency[item.skill] > 0 and (item.skill != "toil" or w.role == rota_role):
                 queue.remove(item)
                 return item
         return None
@@ -352,10 +358,12 @@ class OrgSimulation:
         self._offer(item)
 
     def _offer(self, item: WorkItem) -> None:
-        """Hand queued work straight to the longest-idle person who would take it; incident work takes someone
-        off their work if nobody who can do it is idle."""
-        roles = ONCALL if item.kind == "incident" else ROLES
-        for role in roles:
+        """Hand queued work straight to the longest-idle person who would take it. Diagnosis and fixes go to
+        the on-call person, taking them off their work; an urgent retrain takes a data scientist off theirs."""
+        if item.kind == "incident" and item.skill == "toil":
+            self._page(item)
+            return
+        for role in ROLES:
             idle = self.idle[role]
             if not idle or self.role_efficiency[role][item.skill] <= 0:
                 continue
@@ -366,59 +374,93 @@ class OrgSimulation:
                 del idle[worker.id]
             else:
                 worker = idle.popitem(last=False)[1]
-            item.state = "active"
-            worker.item = item
-            worker.wake.succeed()
+            self._hand(worker, item)
             return
         if item.kind == "incident":
-            self._preempt(item)
+            busy = next((w for role in ROLES if self.role_efficiency[role][item.skill] > 0
+                         for w in self.staff[role].values() if self._interruptible(w)), None)
+            if busy is not None:
+                self._interrupt(busy)
 
-    def _preempt(self, item: WorkItem) -> None:
-        for role in ONCALL:
-            if self.role_efficiency[role][item.skill] <= 0:
-                continue
-            for worker in self.staff[role].values():
-                if (worker.item is not None and worker.activity not in ("incident", "idle")
-                        and worker.item.state == "active"):
-                    worker.item.state = "preempted"  # not offered twice while the interrupt is on its way
-                    worker.process.interrupt("incident")
-                    return
+    def _page(self, item: WorkItem) -> None:
+        """The on-call person takes it (idle, or taken off their work); if they are on another incident, an idle
+        colleague of the rota's role does; otherwise it waits for the first of them to be free."""
+        person = self.oncall_person()
+        if person is None:
+            return
+        if person.id in self.idle[person.role]:
+            del self.idle[person.role][person.id]
+            self._hand(person, item)
+        elif self._interruptible(person):
+            self._interrupt(person)
+        elif self.idle[person.role]:
+            self._hand(self.idle[person.role].popitem(last=False)[1], item)
+
+    def oncall_role(self) -> str | None:
+        """The rota's role: the first of ``incidents.oncall_roles`` the organisation has who can do the work."""
+        return next((r for r in self.s.incidents.oncall_roles
+                     if self.role_count[r] and self.role_efficiency[r]["toil"] > 0), None)
+
+    def oncall_person(self) -> Worker | None:
+        """Who is on call now: the rota's people take turns of ``oncall_rotation_days``."""
+        role = self.oncall_role()
+        if role is None:
+            return None
+        people = self.staff[role]
+        turn = int(self.env._now // self.rota_hours) % len(people)
+        return people[sorted(people)[turn]]
+
+    @staticmethod
+    def _interruptible(w: Worker) -> bool:
+        return w.item is not None and w.activity not in ("incident", "idle") and w.item.state == "active"
+
+    @staticmethod
+    def _interrupt(w: Worker) -> None:
+        w.item.state = "preempted"  # not offered twice while the interrupt is on its way
+        w.process.interrupt("incident")
+
+    @staticmethod
+    def _hand(worker: Worker, item: WorkItem) -> None:
+        item.state = "active"
+        worker.item = item
+        worker.wake.succeed()
 
     # ------------------------------------------------------------------------------- model lifecycle
 
     def _done(self, item: WorkItem, w: Worker) -> None:
         now = self.env._now
         if item.kind == "research":
-            model = Model(id=len(self.models), trained_at=now, trained_by=w.id, draws=w.draws)
-            self.models.append(model)
-            self.backlog.add(now, 1)
-            self.log("trained", model.id, w.id)
-            production = WorkItem(kind="productionisation", base_effort=model.draws.effort(), model=model)
-            self.enqueue(production)
-            abandon_after = self.s.productionisation.abandon_after_days * HOURS_PER_DAY
-            self.at(now + abandon_after, partial(self._abandon, production))
+            self._trained(w, now)
         elif item.kind == "retraining":
             model = item.model
             self.log("retrained", model.id, w.id)
             if model.is_live:
                 share = self.s.productionisation.version_effort_share
                 self.enqueue(WorkItem(kind="productionisation", base_effort=model.draws.effort() * share,
-                                       model=model, is_version=True))
+                                      model=model, is_version=True))
             else:
                 model.version_pending = False
         elif item.kind == "productionisation":
             self.log("productionised", item.model.id, w.id)
-            review = item.model.draws.review() * self.factor["review"]
-            ready = now + review
-            every = self.s.deploy.release_every_days * HOURS_PER_DAY
-            live = math.ceil(ready / every) * every if every > 0 else ready
-            self.at(live, partial(self._go_live, item))
+            self.governance.productionised(item)
+        elif item.kind == "governance":
+            self.governance.done(item)
         elif item.kind == "incident":
             self.incidents.step_done(item)
         elif item.kind == "platform":
-            self.chunks_left[item.capability] -= 1
-            if self.chunks_left[item.capability] == 0:
-                self._capability_built(item.capability)
+            self.platform.done(item)
+
+    def _trained(self, w: Worker, now: float) -> None:
+        traits = draw_traits(self.portfolio, w.draws.traits)
+        model = Model(id=len(self.models), trained_at=now, trained_by=w.id, draws=w.draws, traits=traits)
+        self.models.append(model)
+        self.log("trained", model.id, w.id, detail=traits.model_class.name)
+        if not self.governance.passes_validation(model):
+            return
+        self.backlog.add(now, 1)
+        production = WorkItem(kind="productionisation", base_effort=model.draws.effort(), model=model)
+        self.enqueue(production)
+        self.at(now + self.s.productionisation.abandon_after_days * HOURS_PER_DAY, partial(self._abandon, production))
 
     def _abandon(self, item: WorkItem, _event: simpy.Event | None = None) -> None:
         started = item.effort == item.effort  # effort is NaN until someone starts the work
@@ -437,17 +479,19 @@ class OrgSimulation:
                 return
         else:
             model.live_at = now
+            if model.serving_at != model.serving_at:
+                model.serving_at = now
             model.is_live = True
             self.backlog.add(now, -1)
             self.models_live.add(now, 1)
-            lifetime = self.s.lifecycle.lifetime_days
-            if lifetime > 0:
+            if self.s.lifecycle.lifetime_days > 0:
                 self.at(now + model.draws.lifetime(), partial(self._retire, model))
-            self._update_toil()
+            self.update_loads()
             if self.serving:
-                model.serving_mode, model.serving_level = self.serving.assign(model.draws.serving)
+                model.serving_mode, model.serving_level = self.serving.assign(model.draws.serving, model.traits)
             if self.incidents:
                 self.incidents.model_live(model)
+                self.update_loads()  # its monitors' false alarms join the triage load
         self.new_version(model)
         every = self.s.lifecycle.retrain_every_days
         if every > 0:
@@ -474,92 +518,37 @@ class OrgSimulation:
     def _retire(self, model: Model, _event: simpy.Event | None = None) -> None:
         model.retired_at = self.env._now
         model.is_live = False
+        self._settle(model)
         if self.incidents:
             self.incidents.retired(model)
-        if self.serving:
-            self._settle_serving(model)
         self.models_live.add(self.env._now, -1)
         self.log("retired", model.id)
-        self._update_toil()
+        self.update_loads()
 
-    def _settle_serving(self, model: Model) -> None:
-        served = self.serving.settle(model.serving_mode, model.serving_level, model.live_at, self.env._now)
-        model.serving_cost += served.cost_usd
-        model.predictions += served.predictions
-
-    # -------------------------------------------------------------------------------------- platform
-
-    def _plan_capability(self, name: str) -> None:
-        effort = self.capability[name].build_effort_hours
-        chunk = self.s.platform.chunk_hours
-        n = max(1, math.ceil(effort / chunk - 1e-9))
-        self.chunks_left[name] = n
-        for i in range(n):
-            size = min(chunk, effort - i * chunk) if effort > 0 else 0.0
-            self.platform_work.append(WorkItem(kind="platform", base_effort=size, capability=name))
-
-    def _capability_built(self, name: str) -> None:
-        cap = self.capability[name]
-        self.built[name] = self.env._now
-        self.factor["productionisation"] *= cap.effort_factor
-        self.factor["toil"] *= cap.toil_factor
-        self.factor["retraining"] *= cap.retraining_factor
-        self.factor["review"] *= cap.review_factor
-        self.upkeep_fixed += cap.upkeep_hours_per_week
-        self.levels["capabilities_built"].set(self.env._now, len(self.built))
-        self.log("capability_built", detail=name)
-        self._update_toil()
-
-    # ------------------------------------------------------------------------------------------ toil
-
-    def _update_toil(self) -> None:
-        """Spread the weekly toil over the roles that carry it, as a share of their capacity."""
+    def _settle(self, model: Model) -> None:
+        """What a model served, cost and was worth while live (settled once, when it stops)."""
         now = self.env._now
-        self.toil_unmet_hours += self.toil_unmet_per_week * (now - self.toil_unmet_since) / HOURS_PER_WEEK
-        self.toil_unmet_since = now
-        live = self.models_live.values[-1]
-        model_toil = live * self.s.lifecycle.toil_hours_per_model_week * self.factor["toil"]
-        if self.incidents:
-            model_toil += self.incidents.triage_hours_per_week(live)
-        upkeep = self.upkeep_fixed + (live * self.s.platform.upkeep_hours_per_model_week if self.built else 0.0)
-        count, efficiency = self.role_count, self.toil_efficiency
-        demand = dict.fromkeys(ROLES, 0.0)
-        unmet = 0.0
-        for hours, carriers in ((model_toil, MODEL_TOIL_CARRIERS), (upkeep, UPKEEP_CARRIERS)):
-            if hours > 0:
-                for role in carriers:
-                    if count[role] and efficiency[role] > 0:
-                        demand[role] += hours / efficiency[role]
-                        break
-                else:
-                    unmet += hours
-        for role in ROLES:
-            capacity = count[role] * self.s.org.productive_hours_per_week
-            share = demand[role] / capacity if capacity else 0.0
-            self.toil_share[role] = min(share, self.max_toil_share)
-            if share > self.max_toil_share:
-                unmet += (share - self.max_toil_share) * capacity * efficiency[role]
-        self.toil_unmet_per_week = unmet
-        self.levels["toil_unmet_hours_per_week"].set(now, unmet)
-        self.levels["model_toil_hours_per_week"].set(now, model_toil)
-        self.levels["upkeep_hours_per_week"].set(now, upkeep)
+        model.value_usd = model.traits.value_per_hour * (now - model.live_at)
+        if self.serving:
+            served = self.serving.settle(model.serving_mode, model.serving_level, model.live_at, now)
+            model.serving_cost += served.cost_usd
+            model.predictions += served.predictions
 
     # ---------------------------------------------------------------------------------------- finish
 
     def _finish(self) -> SimOutput:
         for worker in self.workers.values():
             self._close(worker)
-        if self.serving:
-            for model in self.models:
-                if model.is_live:
-                    self._settle_serving(model)
-        self._update_toil()
+        for model in self.models:
+            if model.is_live:
+                self._settle(model)
+        self.update_loads()
         false_alarms = self.incidents.finish(self.models) if self.incidents else 0
         return SimOutput(
             scenario=self.s, seed=self.seed, replication=self.replication, horizon=self.horizon,
             models=self.models, events=self.events, levels=self.levels, role_hours=self.role_hours,
             capabilities_built=dict(self.built), deploys=self.deploys,
-            toil_unmet_hours=self.toil_unmet_hours,
+            toil_unmet_hours=self.loads.unmet_hours,
             event_count=next(self.env._eid),  # SimPy's running count of scheduled events
             serving=self.serving.totals if self.serving else None,
             edge_stale_device_days=self.serving.edge_stale_device_days if self.serving else math.nan,
@@ -567,6 +556,7 @@ class OrgSimulation:
             drift_prevented=dict(self.incidents.prevented) if self.incidents else None,
             false_alarms=false_alarms,
             monitored_model_months=self.incidents.monitored_hours / HOURS_PER_MONTH if self.incidents else 0.0,
+            roadmap_items_done=self.platform.items_done,
         )
 
 

@@ -17,6 +17,7 @@ from mlorg.scenario import Scenario
 from mlorg.serving.fleet import RealtimePolicy, ServingTotals, SloTable, realtime_totals
 from mlorg.serving.instances import load_instances
 from mlorg.serving.traffic import hourly_profile
+from mlorg.sim.portfolio import ModelTraits
 
 MODES = ("realtime", "batch", "edge")
 
@@ -63,8 +64,16 @@ class ServingLedger:
                             base_rps=self.streams.sampler(f"serving/base_rps/{name}", serving.realtime.base_rps),
                             rows_per_day=self.streams.sampler(f"serving/rows/{name}", serving.batch.rows_per_day))
 
-    def assign(self, draws: ServingDraws) -> tuple[str, float]:
-        """A new live model's mode and traffic level (requests/s, rows/day or devices)."""
+    def assign(self, draws: ServingDraws, traits: ModelTraits) -> tuple[str, float]:
+        """A new live model's mode and traffic level (requests/s, rows/day or devices): its class's mode and
+        traffic, or for a class served ``any`` way, the [serving] shares and traffic draws."""
+        mode = traits.model_class.serving_mode
+        if mode == "realtime":
+            return mode, traits.predictions_per_day / 86_400.0
+        if mode == "batch":
+            return mode, traits.predictions_per_day
+        if mode == "edge":
+            return mode, self.scenario.serving.edge.devices
         u = draws.mode.random()
         mode = "realtime" if u < self.cutoffs[0] else "batch" if u < self.cutoffs[1] else "edge"
         # Both draws are taken whatever the mode, so one model's mode never shifts the next model's levels.
