@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from mlorg.results import compare, replicate, simulate
-from mlorg.scenario import CAPABILITIES, Distribution, Hire, load, loads
+from mlorg.scenario import CAPABILITIES, Distribution, Hire, ScenarioError, load, loads
 from mlorg.serving.analytic import service_quantile
 from mlorg.sim.portfolio import quantile
 
@@ -216,3 +216,42 @@ def test_a_models_traits_are_drawn_at_the_distributions_quantiles(dist):
     # The simulator's closed-form quantile agrees with scipy's, tails included.
     for u in (1e-9, 0.01, 0.3, 0.5, 0.97, 1 - 1e-9):
         assert quantile(dist, u) == pytest.approx(service_quantile(dist, u), rel=1e-9)
+
+
+def test_a_bad_portfolio_is_refused_naming_each_field_and_what_is_allowed():
+    bad = """
+name = "bad"
+[monitoring.performance]
+enabled = true
+max_drop = 0.5
+[[portfolio]]
+name = "a"
+share = 0.6
+recall = 0.4
+value_per_day_usd = { dist = "lognormal", mean = 10.0, cv = 0 }
+[[portfolio]]
+name = "a"
+share = 0.6
+"""
+    with pytest.raises(ScenarioError) as refused:
+        loads(bad)
+    assert [m.removeprefix("<scenario>: ") for m in refused.value.messages] == [
+        "portfolio: the classes' shares add up to 1.2, which is not allowed; must be 1",
+        "portfolio[1].name: \"a\" is not allowed; each class needs its own name",
+        "portfolio[0].value_per_day_usd.cv: 0 is not allowed for a lognormal distribution; must be > 0 (use dist = "
+        "\"deterministic\" for a fixed value)",
+        "portfolio[0].recall: 0.4 is not allowed; must be > monitoring.performance.max_drop (0.5)"]
+    with pytest.raises(ScenarioError, match=r'portfolio\[0\]\.serving_mode: "streaming" is not allowed; must be one '
+                                            r"of any, realtime, batch, edge"):
+        loads('[[portfolio]]\nserving_mode = "streaming"\n')
+
+
+def test_the_cli_refuses_a_bad_portfolio_with_exit_2_and_no_traceback(tmp_path, capsys):
+    from mlorg import cli
+
+    path = tmp_path / "bad.toml"
+    path.write_text('[[portfolio]]\nname = "a"\nshare = 0.5\n')
+    assert cli.main(["run", str(path), "--replications", "2"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "portfolio: the classes' shares add up to 0.5, which is not allowed; must be 1" in err
+    assert "Traceback" not in err

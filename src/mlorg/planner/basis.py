@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from mlorg import formatting
+from mlorg.planner.sweep_forms import field_value
 from mlorg.scenario import DRIFT_CAUSES, ModelClass, Scenario
 
 ASSUMPTION = "assumption: replace it with your own"
@@ -87,9 +88,9 @@ def assumption_frame(scenario: Scenario) -> pd.DataFrame:
     default = Scenario()
     rows = []
     for path, (label, basis) in DEFAULT_BASIS.items():
-        value = _get(scenario, path)
+        value = field_value(scenario, path)
         rows.append({"input": label, "value": _text(value),
-                     "rests on": basis if value == _get(default, path) else SET_IN_SCENARIO, "field": path})
+                     "rests on": basis if value == field_value(default, path) else SET_IN_SCENARIO, "field": path})
     blank = ModelClass()
     for c in scenario.model_classes():
         where = f"portfolio[{c.name}]"
@@ -104,12 +105,6 @@ def assumption_frame(scenario: Scenario) -> pd.DataFrame:
                      "value": ", ".join(f"{cause.replace('_', ' ')} {share:.0%}" for cause, share in losses.items()),
                      "rests on": basis, "field": f"{where}.value_loss"})
     return pd.DataFrame(rows)
-
-
-def _get(obj: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def _text(value: Any) -> str:

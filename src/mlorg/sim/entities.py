@@ -162,4 +162,3 @@ class SimOutput:
     drift_prevented: dict[str, int] | None = None
     false_alarms: int = 0
     monitored_model_months: float = 0.0
-    roadmap_items_done: int = 0

@@ -556,7 +556,6 @@ class OrgSimulation:
             drift_prevented=dict(self.incidents.prevented) if self.incidents else None,
             false_alarms=false_alarms,
             monitored_model_months=self.incidents.monitored_hours / HOURS_PER_MONTH if self.incidents else 0.0,
-            roadmap_items_done=self.platform.items_done,
         )
 
 
