@@ -137,13 +137,13 @@ def test_without_a_registry_the_page_says_how_to_make_one_and_its_button_builds_
     monkeypatch.setenv("MLORG_REGISTRY_DB", str(path))
     at = page()
     assert f"`uv run mlorg pipeline run --db {path}`" in at.info[0].value
-    assert at.number_input(key="registry.days").value == 180  # scenarios/fraud_drift.toml's pipeline.days
+    assert at.number_input(key="registry.days").value == 270  # scenarios/fraud_drift.toml's pipeline.days
     # A bad number of days is refused before anything is written.
     at.number_input(key="registry.days").set_value(100)
     at.button[0].click().run()
-    assert at.error[0].value == ("Days of transactions: 100 is not allowed; must be >= 121 and <= 730 for "
-                                 "fraud_drift: the last cause starts on day 120, and one day of serving follows it")
-    assert "at least 121" in at.number_input(key="registry.days").help  # the form says the minimum before
+    assert at.error[0].value == ("Days of transactions: 100 is not allowed; must be >= 179 and <= 730 for "
+                                 "fraud_drift: the last cause starts on day 178, and one day of serving follows it")
+    assert "at least 179" in at.number_input(key="registry.days").help  # the form says the minimum before
     assert not path.exists()
 
     real = mlorg.pipeline.run.run_pipeline
@@ -159,13 +159,13 @@ def test_without_a_registry_the_page_says_how_to_make_one_and_its_button_builds_
         return real(small(scenario), db_path, seed=seed, progress=counted)
 
     monkeypatch.setattr(mlorg.pipeline.run, "run_pipeline", run_small)
-    at.number_input(key="registry.days").set_value(180)
+    at.number_input(key="registry.days").set_value(270)
     at.button[0].click().run()
     assert not at.exception and not at.error
-    # The run was asked for the shipped scenario's days; the bar then moved through every served day (45 days, live
-    # after 14 training and 14 holdout days).
-    assert calls == [("fraud_drift", path, 0, 180)] + [(day, 17) for day in range(1, 18)]
-    assert at.success[0].value.startswith(f"Ran fraud_drift for 180 days (seed 0) into {path}")
+    # The run was asked for the shipped scenario's days; the bar then moved through every served day of the three
+    # replays (45 days, live after 14 training and 14 holdout days: 17 days, three times).
+    assert calls == [("fraud_drift", path, 0, 270)] + [(step, 51) for step in range(1, 52)]
+    assert at.success[0].value.startswith(f"Ran fraud_drift for 270 days (seed 0) into {path}")
     assert path.exists() and not at.info and not at.button  # the page shows the new registry at once
     assert metric(at, "Live model (champion)") == "v1"
     assert at.success[1].value.startswith("All 1 model artifacts match")

@@ -150,7 +150,8 @@ def test_the_replay_and_comparison_show_the_monitored_run_against_the_first(cach
     before, _, after, scenario = computed(cache)
     shown = metrics(at)
     assert shown["Alerts"] == str(len(after.alerts)) and len(after.alerts) > 0
-    assert shown["Challengers retrained"] == str(after.retrains)
+    assert shown["Models retrained"] == str(after.retrains)
+    assert shown["Rollbacks"] == str(after.rollbacks)
     assert shown["Fraud losses saved"] == f"${before.fraud_losses_usd - after.fraud_losses_usd:,.0f}"
     assert after.fraud_losses_usd_without_monitoring == pytest.approx(before.fraud_losses_usd)  # same days replayed
     lag = workshop.first_response(after, scenario.pipeline.causes[0].start_day)["alert_lag_days"]

@@ -239,5 +239,5 @@ def test_the_whole_workshop_runs_and_shows_the_pipelines_figures(page, app_serve
     assert shown["Transactions generated"] == f"{before.transactions:,}"
     assert shown["Alerts"] == str(len(after.alerts))
     assert shown["Fraud losses saved"] == f"${before.fraud_losses_usd - after.fraud_losses_usd:,.0f}"
-    assert page.get_by_test_id("stVegaLiteChart").count() == 3  # the months, the alarms, the losses
+    assert page.get_by_test_id("stVegaLiteChart").count() == 4  # the months, the alarms, the losses, the queue
     screenshot(page, "fraud_workshop")

@@ -245,8 +245,10 @@ def reference_features(tx: pd.DataFrame, fs: FeatureSet = DEFAULT_FEATURE_SET) -
         last_30d = within(avg)
         mean = sum(p["amount"] for p in last_30d) / len(last_30d) if last_30d else None
         device, country = r["device_id"], r["country"]
+        key = t * 2**41 + r["tx_id"]
         labelled = [p for p in earlier if p["merchant_category"] == r["merchant_category"]
-                    and not pd.isna(p["label_time"]) and p["label_time"].value <= t]
+                    and not pd.isna(p["label_time"]) and p["label_time"].value <= t
+                    and key <= label_key(p) + round(fs.risk_days * 24 * hour_ns) * 2**41]  # not expired yet
         out.append({
             "tx_id": r["tx_id"],
             "log_amount": math.log(1 + r["amount"]),
@@ -269,13 +271,21 @@ def reference_features(tx: pd.DataFrame, fs: FeatureSet = DEFAULT_FEATURE_SET) -
     return pd.DataFrame(out).sort_values("tx_id", ignore_index=True)
 
 
+def label_key(p: dict) -> int:
+    """When a label arrives, in the (ts, tx_id) order: just after its own transaction if it arrives that instant,
+    else just before any transaction at its time."""
+    instant = p["label_time"] == p["ts"]
+    return p["label_time"].value * 2**41 + (p["tx_id"] if instant else -1)
+
+
 def test_offline_features_equal_the_reference_on_a_random_frame():
     tx = random_transactions(11, n=2500)
     assert_same_features(offline_features(tx), reference_features(tx))
 
 
 def test_other_parameters_follow_the_reference():
-    fs = FeatureSet(windows_hours=(0.5, 6, 48), avg_days=3, risk_prior=0.1, risk_strength=10)
+    # risk_days of 2 on the 30-minute grid: labels expire exactly at some transactions' instants, and between them
+    fs = FeatureSet(windows_hours=(0.5, 6, 48), avg_days=3, risk_prior=0.1, risk_strength=10, risk_days=2)
     tx = random_transactions(12, n=800, cards=8, days=10)
     assert_same_features(offline_features(tx, fs), reference_features(tx, fs))
     assert_same_features(replay_online(tx, fs), reference_features(tx, fs))

@@ -160,7 +160,7 @@ def test_label_delay_scales_the_delays_of_later_transactions(causes_base):
     assert np.allclose(ratio, 2.5, atol=1e-4)
 
 
-def test_fraud_pattern_shift_brings_a_new_campaign_that_looks_like_the_owner(causes_base):
+def test_fraud_pattern_shift_brings_a_new_kind_of_fraud_built_from_the_owners_habits(causes_base):
     frame = with_cause(Cause("fraud_pattern_shift", START, 0.6))
     before, after = before_and_after(frame, START)
     assert frame["is_fraud"].sum() == causes_base["is_fraud"].sum()  # the same fraud volume, another pattern
@@ -169,12 +169,37 @@ def test_fraud_pattern_shift_brings_a_new_campaign_that_looks_like_the_owner(cau
     new = fraud_after[fraud_after["campaign"] == "new_pattern"]
     # Campaigns (not transactions) are replaced at random; ~150 of them make the share's sd about 0.06.
     assert 0.4 < len(new) / len(fraud_after) < 0.8
-    assert (new["country"] == new["home_country"]).mean() > 0.85
+    assert (new["country"] == new["home_country"]).all()  # domestic: no foreign country gives it away
+    assert (new["channel"] == "ecom").all()
+    assert set(new["merchant_category"]) == {"online_retail", "digital_goods", "electronics"}
+    assert new["ts"].dt.hour.between(8, 23).mean() > 0.8  # starting 8–14 h, hours apart: mostly before midnight
     owners = frame[~frame["is_fraud"]].groupby("card_id")["device_id"].agg(set)
     known = [device in owners.get(card, set()) for card, device in zip(new["card_id"], new["device_id"], strict=True)]
-    assert np.mean(known) > 0.8
-    assert new["ts"].dt.hour.between(6, 23).mean() > 0.9
-    assert new["amount"].median() < 3 * frame.loc[~frame["is_fraud"], "amount"].median()
+    assert 0.3 < np.mean(known) < 0.7  # half from a spoofed fingerprint of the owner's device
+    # Several purchases a day, hours apart: not a burst of card testing.
+    per_card = new.groupby("card_id")["ts"].agg(["count", "min", "max"])
+    assert per_card["count"].median() >= 3
+    assert ((per_card["max"] - per_card["min"]).dt.total_seconds() / 3600).median() > 3
+
+
+def test_the_new_pattern_is_learnable_but_no_single_feature_gives_it_away(shifted):
+    frame, features = shifted["frame"], shifted["features"]
+    after = days(frame, 95, 120)
+    new = (frame["campaign"] == "new_pattern").to_numpy()
+    legit = ~frame["is_fraud"].to_numpy()
+    pair = after & (new | legit)
+    for name in features.columns:
+        values = features[name].to_numpy()[pair]
+        auc = roc_auc_score(new[pair], np.nan_to_num(values, nan=-1.0))
+        assert max(auc, 1 - auc) < 0.9, (name, auc)
+    # The first model misses most of it; one trained on every label of the weeks after the shift catches much more.
+    oracle = train_on(frame, features, 60, 105)
+    caught = {}
+    for name, model in (("first", shifted["model"]), ("oracle", oracle)):
+        scores = score(model, features)
+        threshold = np.quantile(scores[after], 0.99)
+        caught[name] = (scores[after & new] >= threshold).mean()
+    assert caught["first"] < 0.3 and caught["oracle"] > caught["first"] + 0.2, caught
 
 
 # ----------------------------------------------------------------------------------------------- validation
@@ -247,13 +272,14 @@ def card_features(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def category_risk(df: pd.DataFrame, seconds: np.ndarray) -> np.ndarray:
-    """(frauds labelled by now in the category + 100·0.002) / (labels by now in the category + 100)."""
+    """(frauds labelled in the category in the last 90 days + 100·0.002) / (labels in those days + 100)."""
     category = pd.Categorical(df["merchant_category"]).codes.astype(np.int64)
     labelled = (df["label_time"] - df["ts"].min()).dt.total_seconds().to_numpy().astype(np.int64)
     order = np.lexsort((labelled, category))
     label_key = category[order] * 2**40 + labelled[order]
     frauds = np.concatenate([[0], np.cumsum(df["is_fraud"].to_numpy()[order])])
-    lo = np.searchsorted(label_key, category * 2**40, "left")
+    lo = np.searchsorted(label_key, category * 2**40 + np.maximum(seconds - 90 * 86_400, -1), "right")
+    lo = np.maximum(lo, np.searchsorted(label_key, category * 2**40, "left"))
     hi = np.searchsorted(label_key, category * 2**40 + seconds, "right")
     return (frauds[hi] - frauds[lo] + 100 * 0.002) / (hi - lo + 100)
 
@@ -295,15 +321,27 @@ def test_the_calibration_holds_at_another_seed():
     assert 0.92 <= roc_auc_score(frame["is_fraud"][test], scores[test]) <= 0.96
 
 
-def test_after_the_pattern_shift_auc_and_alert_rate_fall(calibration):
+@pytest.fixture(scope="module")
+def shifted(calibration):
+    frame = generate(DataSpec(causes=(Cause("fraud_pattern_shift", 90, 0.6),)), seed=4)
+    return {"frame": frame, "features": card_features(frame), "model": calibration["model"]}
+
+
+def train_on(frame: pd.DataFrame, features: pd.DataFrame, lo: int, hi: int) -> HistGradientBoostingClassifier:
+    rows = days(frame, lo, hi)
+    with threadpool_limits(1):
+        return HistGradientBoostingClassifier(**MODEL).fit(features[rows], frame["is_fraud"][rows])
+
+
+def test_after_the_pattern_shift_auc_and_alert_rate_fall(calibration, shifted):
     base, model, base_scores = calibration["frame"], calibration["model"], calibration["scores"]
-    shifted = generate(DataSpec(causes=(Cause("fraud_pattern_shift", 90, 0.6),)), seed=4)
-    scores = score(model, card_features(shifted))
+    scores = score(model, shifted["features"])
+    shifted = shifted["frame"]
     # The same model: both frames are identical up to day 90, so are its training data.
     before, after = days(base, 60, 88), days(shifted, 95, 120)
     late = days(base, 95, 120)
     assert roc_auc_score(base["is_fraud"][late], base_scores[late]) > 0.9
-    assert roc_auc_score(shifted["is_fraud"][after], scores[after]) < 0.85
+    assert roc_auc_score(shifted["is_fraud"][after], scores[after]) < 0.9
     threshold = np.quantile(base_scores[before], 0.99)  # 1% of transactions alert on days 60–88
     alerts_without, alerts_with = base_scores[late] > threshold, scores[after] > threshold
     caught = (alerts_without & base["is_fraud"][late].to_numpy()).mean()
@@ -312,4 +350,5 @@ def test_after_the_pattern_shift_auc_and_alert_rate_fall(calibration):
     assert alerts_with.mean() < alerts_without.mean() - 0.25 * caught
     recall_before = (base_scores[before] > threshold)[base["is_fraud"][before].to_numpy()].mean()
     recall_after = alerts_with[shifted["is_fraud"][after].to_numpy()].mean()
-    assert recall_after < 2 / 3 * recall_before
+    # 60% of the fraud is now a pattern the model catches a third as often: about 0.6 of the recall is left.
+    assert recall_after < 0.75 * recall_before

@@ -74,6 +74,6 @@ def test_readme_documents_every_cli_command():
 
 if __name__ == "__main__":
     readme = README.read_text(encoding="utf-8")
-    readme = replace_table(readme, "| metric | meaning |", metric_table())
+    readme = replace_table(readme, "| metric | meaning | range |", metric_table())
     readme = replace_table(readme, "| field | unit | default | allowed | meaning |", field_table())
     README.write_text(readme, encoding="utf-8")

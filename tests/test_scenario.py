@@ -147,6 +147,27 @@ def test_message_names_path_value_and_range(data, expected):
     assert messages(data) == [expected]
 
 
+@pytest.mark.parametrize(("data", "expected"), [
+    ({"pipeline": {"review_capacity_share": 0.02}},
+     "pipeline.review_capacity_share: 0.02 is not allowed; the investigators must be able to review the interim "
+     "alerts and a shadow model's, so it must be >= interim_alert_share + alert_share (0.03)"),
+    ({"pipeline": {"interim_alert_share": 0.005}},
+     "pipeline.interim_alert_share: 0.005 is not allowed; the interim remedy flags more, so it must be >= "
+     "alert_share (0.01)"),
+    ({"pipeline": {"review_delay_days": -1}},
+     "pipeline.review_delay_days: -1 is not allowed; must be a number >= 0 and <= 30"),
+    ({"pipeline": {"probation_days": 0}},
+     "pipeline.probation_days: 0 is not allowed; must be an integer >= 1 and <= 365"),
+    ({"pipeline": {"causes": [{"kind": "bad_version", "start_day": 50, "feature": "amount", "size": 1.0}]}},
+     "pipeline.causes[0].feature: \"amount\" is not allowed; bad_version needs the source that breaks: device_id "
+     "or country"),
+    ({"pipeline": {"causes": [{"kind": "bad_version", "start_day": 50, "feature": "country", "size": 2.0}]}},
+     "pipeline.causes[0].size: 2 is not allowed; a bad_version size is a share, must be <= 1"),
+])
+def test_the_pipelines_labels_and_remedies_are_checked(data, expected):
+    assert expected in messages(data)
+
+
 def test_unknown_key_suggests_the_close_match():
     assert messages({"org": {"ml_enginers": 1}}) == ["org.ml_enginers: unknown key; did you mean 'ml_engineers'?"]
     assert messages({"horizon": 10}) == ["horizon: unknown key; did you mean 'horizon_days'?"]

@@ -22,14 +22,19 @@ def make_run(losses=(100.0, 300.0, 50.0), *, seed: int = 0, alerts=(), actions=(
     """Three live weeks from day 50; the run ends on day 65, so the last one holds a single day."""
     weekly = pd.DataFrame({"week": [0, 1, 2], "start_day": [50, 57, 64], "transactions": [700, 700, 100],
                            "frauds": [10, 10, 2], "auc": [0.9, 0.8, math.nan], "recall": [0.8, 0.4, 0.5],
-                           "alert_rate": [0.01, 0.009, 0.008], "losses_usd": list(losses), "champion": [1, 1, 1]})
+                           "alert_rate": [0.01, 0.009, 0.008], "precision": [0.2, 0.1, math.nan],
+                           "reviewed": [7, 6, 1], "losses_usd": list(losses), "champion": [1, 1, 1],
+                           "losses_without_monitoring_usd": [100.0, 300.0, 50.0],
+                           "recall_without_monitoring": [0.8, 0.4, 0.5], "losses_ceiling_usd": [90.0, 100.0, 10.0],
+                           "recall_ceiling": [0.8, 0.6, 0.5]})
     return workshop.Run(
         scenario="s", seed=seed, days=days, offline_auc=0.93, transactions=1500, fraud_rate=0.01, weekly=weekly,
         alerts=pd.DataFrame(list(alerts), columns=workshop.ALERTS),
         actions=pd.DataFrame(list(actions), columns=workshop.ACTIONS),
         detection_lag_days={"fraud_pattern_shift": {"features": None, "predictions": 3.0}}, rollbacks=0,
         promotions=sum(1 for a in actions if a[1] == "promote"), retrains=len(actions),
-        fraud_losses_usd=float(sum(losses)), fraud_losses_usd_without_monitoring=450.0, scorer_p50_ms=2.0,
+        fraud_losses_usd=float(sum(losses)), fraud_losses_usd_without_monitoring=450.0,
+        fraud_losses_usd_ceiling=200.0, time_to_model_days=math.nan, reviewed_alerts=14, scorer_p50_ms=2.0,
         scorer_p99_ms=math.nan)
 
 
@@ -39,11 +44,15 @@ def test_small_scale_keeps_each_cause_at_the_same_point_of_the_live_period():
     full = load(SCENARIOS / "fraud_drift.toml")
     small = scale.at_scale(full, "small")
     assert scale.at_scale(full, "full") is full
-    # Shipped: live from day 88 to 180, the shift on day 120 (32 of 92 live days); small: live from 44 to 105, the
-    # shift 32/92 of the way through: day 44 + 21.
-    assert (scale.deploy_day(full), full.pipeline.causes[0].start_day) == (88, 120)
-    assert scale.deploy_day(small) == 44 and small.pipeline.days == 105
-    assert small.pipeline.causes[0].start_day == 44 + 21
+    # Shipped: live from day 88 to 270, the shift on day 178 (90 of 182 live days), the bad version with the
+    # routine retrain of day 148 (60 days in); small: live from 44 to 120, the same shares of its 76 days.
+    shipped = {c.kind: c.start_day for c in full.pipeline.causes}
+    assert (scale.deploy_day(full), shipped["fraud_pattern_shift"], shipped["bad_version"]) == (88, 178, 148)
+    assert scale.deploy_day(small) == 44 and small.pipeline.days == 120
+    moved = {c.kind: c.start_day for c in small.pipeline.causes}
+    assert moved["fraud_pattern_shift"] == 44 + round(90 * 76 / 182)
+    assert moved["bad_version"] == 44 + round(60 * 76 / 182)
+    assert small.pipeline.retrain_every_days == round(60 * 76 / 182)  # the bad version still comes with a retrain
     assert small.pipeline.causes[0].size == full.pipeline.causes[0].size
     assert small.pipeline.transactions_per_day * (small.pipeline.days + small.pipeline.history_days) < 0.15 * (
         full.pipeline.transactions_per_day * (full.pipeline.days + full.pipeline.history_days))

@@ -58,7 +58,9 @@ def _frame(records: list[dict], columns: list[str]) -> pd.DataFrame:
         pd.DataFrame(columns=columns)
 
 
-WEEKLY = ["week", "start_day", "transactions", "frauds", "auc", "recall", "alert_rate", "losses_usd", "champion"]
+WEEKLY = ["week", "start_day", "transactions", "frauds", "auc", "recall", "alert_rate", "precision", "reviewed",
+          "losses_usd", "champion", "losses_without_monitoring_usd", "recall_without_monitoring", "losses_ceiling_usd",
+          "recall_ceiling"]
 ALERTS = ["day", "monitor", "detector", "statistic", "threshold", "detail"]
 ACTIONS = ["day", "action", "version", "reason"]
 
@@ -82,6 +84,9 @@ class Run:
     retrains: int
     fraud_losses_usd: float
     fraud_losses_usd_without_monitoring: float
+    fraud_losses_usd_ceiling: float  # the same actions, every model trained on every true label
+    time_to_model_days: float  # from the fraud-pattern shift to the first model promoted after it (NaN: none)
+    reviewed_alerts: int
     scorer_p50_ms: float
     scorer_p99_ms: float
 
@@ -93,6 +98,9 @@ class Run:
                    detection_lag_days=result.detection_lag_days, rollbacks=result.rollbacks,
                    promotions=result.promotions, retrains=result.retrains, fraud_losses_usd=result.fraud_losses_usd,
                    fraud_losses_usd_without_monitoring=result.fraud_losses_usd_without_monitoring,
+                   fraud_losses_usd_ceiling=result.fraud_losses_usd_ceiling,
+                   time_to_model_days=math.nan if result.time_to_model_days is None else result.time_to_model_days,
+                   reviewed_alerts=result.reviewed_alerts,
                    scorer_p50_ms=result.scorer_p50_ms, scorer_p99_ms=result.scorer_p99_ms)
 
     def to_json(self) -> dict:
@@ -107,7 +115,7 @@ class Run:
         for name, columns in (("weekly", WEEKLY), ("alerts", ALERTS), ("actions", ACTIONS)):
             data[name] = _frame(data[name], columns)
         for name in ("offline_auc", "fraud_rate", "fraud_losses_usd", "fraud_losses_usd_without_monitoring",
-                     "scorer_p50_ms", "scorer_p99_ms"):
+                     "fraud_losses_usd_ceiling", "time_to_model_days", "scorer_p50_ms", "scorer_p99_ms"):
             data[name] = math.nan if data[name] is None else float(data[name])
         return cls(**data)
 
@@ -315,8 +323,9 @@ class Workshop:
 # ------------------------------------------------------------------------------------------ the story
 
 CAUSES = {
-    "fraud_pattern_shift": "Fraudsters changed their pattern: fraud now looks like the card's normal spending "
+    "fraud_pattern_shift": "Fraudsters changed their pattern: a new kind of fraud the model never learned "
                            "(concept drift)",
+    "bad_version": "A routine retrain shipped a worse model: its training data was broken (a bad version)",
     "covariate_shift": "The customers changed: new kinds of transactions the model never saw (covariate shift)",
     "upstream_break": "An upstream feed broke: a source the features read went missing (pipeline break)",
     "skew": "The online path computes a feature differently from training (training–serving skew)",
@@ -324,7 +333,7 @@ CAUSES = {
 }
 SHIFT_LABELS = {"fraud_pattern_shift": "fraudsters change pattern", "covariate_shift": "the customers change",
                 "upstream_break": "a feed breaks", "skew": "the online path goes wrong",
-                "label_delay": "chargebacks slow down"}
+                "label_delay": "chargebacks slow down", "bad_version": "a bad version ships"}
 OVERFIT = "overfit"
 
 
@@ -388,13 +397,25 @@ def first_alarms(evidence: Evidence, cause: str, start_day: float) -> pd.DataFra
 
 
 def first_response(run: Run, start_day: float) -> dict[str, float]:
-    """Days from ``start_day`` to the first alert and to the first change of model (rollback or promotion) of a
-    run, NaN when there was none; an alert at the end of day d counts as d + 1."""
+    """Days from ``start_day`` to the first alert and to the first new model in service (a routine retrain or a
+    promotion; a rollback brings back an old one) of a run, NaN when there was none; an alert at the end of day d
+    counts as d + 1."""
     alerts = run.alerts[run.alerts["day"] + 1 > start_day]
-    changes = run.actions[(run.actions["day"] + 1 > start_day) & run.actions["action"].isin(["rollback", "promote"])]
+    changes = run.actions[(run.actions["day"] + 1 > start_day) & run.actions["action"].isin(["deploy", "promote"])]
     return {"alert_lag_days": float(alerts["day"].min() + 1 - start_day) if len(alerts) else math.nan,
             "first_monitor": str(alerts.sort_values("day")["monitor"].iloc[0]) if len(alerts) else "",
             "change_lag_days": float(changes["day"].min() + 1 - start_day) if len(changes) else math.nan}
+
+
+ACTION_NAMES = {"deploy": "routine retrain deployed", "rollback": "rolled back", "promote": "challenger promoted",
+                "interim": "interim threshold", "interim_end": "interim threshold ends",
+                "shadow": "challenger in shadow", "keep": "kept"}
+
+
+def actions_text(actions: pd.DataFrame) -> str:
+    """The actions as a Markdown list a room can read: the day, what was done to which version, and why."""
+    return "\n".join(f"- **Day {a.day:.0f} · {ACTION_NAMES.get(a.action, a.action)} (version {a.version:.0f})**: "
+                     f"{a.reason}" for a in actions.itertuples())
 
 
 def losses_since(run: Run, start_day: float) -> float:
@@ -421,9 +442,12 @@ def comparison(before: Run, after: Run, start_day: float) -> pd.DataFrame:
         ("days from the shift to the first alert", without["alert_lag_days"], with_["alert_lag_days"], "days"),
         ("days from the shift to a new model in service", without["change_lag_days"], with_["change_lag_days"],
          "days"),
+        ("fraud losses at the ceiling (the same actions, every label known)", math.nan,
+         after.fraud_losses_usd_ceiling, "USD"),
         ("alerts", len(before.alerts), len(after.alerts), "count"),
+        ("alerts reviewed by investigators", before.reviewed_alerts, after.reviewed_alerts, "count"),
         ("rollbacks", before.rollbacks, after.rollbacks, "count"),
-        ("retrained challengers", before.retrains, after.retrains, "count"),
+        ("models retrained", before.retrains, after.retrains, "count"),
         ("promotions", before.promotions, after.promotions, "count"),
     ]
     return pd.DataFrame(rows, columns=["measure", "without", "with", "unit"]).astype(

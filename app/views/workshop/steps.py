@@ -9,6 +9,7 @@ from mlorg import charts, formatting, workshop
 from mlorg.pipeline import scale
 from mlorg.scenario import Scenario
 from views.workshop.story import (
+    CEILING,
     STEPS,
     WITH,
     WITHOUT,
@@ -97,13 +98,15 @@ def show_answer(evidence: workshop.Evidence, before: workshop.Run, scenario: Sce
     st.subheader("5 · The answer, and the evidence")
     cause = scenario.pipeline.causes[0]
     truth = workshop.CAUSES[cause.kind]
+    others = {c.kind: c for c in scenario.pipeline.causes[1:] if c.kind != cause.kind}
+    also = "".join(f" Before it: **{workshop.CAUSES[c.kind]}**, on {day_text(c.start_day)}." for c in others.values())
     guess = st.session_state.get("workshop_guess")
     if guess is None:
-        st.info(f"It was: **{truth}**, from {day_text(cause.start_day)}.")
-    elif guess == cause.kind:
-        st.success(f"Right: **{truth}**, from {day_text(cause.start_day)}.")
+        st.info(f"It was: **{truth}**, from {day_text(cause.start_day)}.{also}")
+    elif guess == cause.kind or guess in others:
+        st.success(f"Right: **{truth}**, from {day_text(cause.start_day)}.{also}")
     else:
-        st.warning(f"Not this time. It was: **{truth}**, from {day_text(cause.start_day)}.")
+        st.warning(f"Not this time. It was: **{truth}**, from {day_text(cause.start_day)}.{also}")
     table = derived(("first_alarms", job.key), lambda: workshop.first_alarms(evidence, cause.kind, cause.start_day))
     fired = table.dropna(subset=["lag_days"]).sort_values("lag_days")
     if len(fired):
@@ -140,26 +143,42 @@ def show_answer(evidence: workshop.Evidence, before: workshop.Run, scenario: Sce
 def show_replay(after: workshop.Run, before: workshop.Run, scenario: Scenario,
                 story: dict[str, workshop.Job]) -> None:
     job = story["after"]
+    p = scenario.pipeline
     st.subheader("6 · Replay with monitoring and automated rollback")
-    cause = scenario.pipeline.causes[0]
-    st.markdown(f"The same months, the same fraudsters, replayed by `{scenario.name}`: {scenario.description}. An "
-                "alert starts the incident process: it compares the live model, the previous version and a challenger "
-                "retrained on the labels known that day on the latest labelled weeks, and rolls back or promotes only "
-                "when another model is clearly better.")
+    cause = p.causes[0]
+    st.markdown(f"The same months, the same fraudsters, replayed by `{scenario.name}`: {scenario.description}. "
+                f"Investigators review the alerts and label them within {formatting.days(p.review_delay_days)}; "
+                "other frauds come to light as chargebacks weeks later. After every deployment the previous version "
+                f"keeps scoring in shadow for {p.probation_days} days and the new one is rolled back if the previous "
+                "one's alerts held more fraud. An alert starts the incident process: the threshold drops so that "
+                f"{p.interim_alert_share:.0%} of transactions are flagged, and a challenger retrained on the "
+                "investigators' labels and the chargebacks up to yesterday scores in shadow for "
+                f"{p.shadow_days} days, its alerts reviewed too; it is promoted when its alerts held more fraud "
+                "dollars than the champion's by more than the noise.")
+    ceiling = after.weekly.assign(losses_usd=after.weekly["losses_ceiling_usd"])
     show_chart(("losses", story["before"].key, job.key), lambda: charts.cumulative_losses(
         {WITHOUT: workshop.weekly_losses(before.weekly, before.days),
+         CEILING: workshop.weekly_losses(ceiling, after.days),
          WITH: workshop.weekly_losses(after.weekly, after.days)},
-        start_day=scale.deploy_day(scenario), actions=after.actions, shift_day=cause.start_day,
-        shift_label=workshop.SHIFT_LABELS[cause.kind]))
+        start_day=scale.deploy_day(scenario), actions=after.actions[after.actions["action"] != "shadow"],
+        shift_day=cause.start_day, shift_label=workshop.SHIFT_LABELS[cause.kind]))
     columns = st.columns(4)
     columns[0].metric("Alerts", len(after.alerts))
     columns[1].metric("Rollbacks", after.rollbacks)
-    columns[2].metric("Challengers retrained", after.retrains)
+    columns[2].metric("Models retrained", after.retrains, help="routine retrains and the incident process's "
+                      "challengers")
     columns[3].metric("Promotions", after.promotions)
+    st.markdown("**The investigators' queue.** Each week's reviewed alerts against what the team can review; the "
+                "interim threshold and a challenger in shadow fill the spare capacity.")
+    show_chart(("queue", job.key), lambda: charts.review_queue(after.weekly, p.review_capacity_share,
+                                                               shift_day=cause.start_day,
+                                                               shift_label=workshop.SHIFT_LABELS[cause.kind]))
     if len(after.actions):
-        st.dataframe(after.actions, hide_index=True, width="stretch",
-                     column_config={"reason": st.column_config.TextColumn("reason", width="large")})
-    st.caption(f"Reference pipeline run of `{scenario.name}`: {source_note(job)}.")
+        with st.expander(f"What the team and its incident process did, and why ({len(after.actions)} actions)",
+                         expanded=True):
+            st.markdown(workshop.actions_text(after.actions))
+    st.caption(f"Reference pipeline run of `{scenario.name}`: {source_note(job)}. The ceiling replays the same "
+               "actions on the same days with every model trained on every true label: what was possible.")
 
 
 def show_comparison(before: workshop.Run, after: workshop.Run, scenario: Scenario,
@@ -178,8 +197,8 @@ def show_comparison(before: workshop.Run, after: workshop.Run, scenario: Scenari
     columns[1].metric("Drift detected after", _days_or_never(lag),
                       help="days from the shift to the first alert, with monitoring; without it nobody was alerted")
     columns[2].metric("New model in service after", _days_or_never(change),
-                      help="days from the shift to the first rollback or promotion; never: no monitor's alert led "
-                           "to a model change before the run ended")
+                      help="days from the shift to the first new model in service: a promoted challenger or a "
+                           "routine retrain; never: none before the run ended")
     shown = table.reset_index()
     shown["without monitoring"] = [format_measure(v, u) for v, u in zip(shown["without"], shown["unit"], strict=True)]
     shown["with monitoring and rollback"] = [format_measure(v, u) for v, u in zip(shown["with"], shown["unit"],
@@ -189,15 +208,11 @@ def show_comparison(before: workshop.Run, after: workshop.Run, scenario: Scenari
     if saved > 0:
         st.success(f"Monitoring with automated rollback saved {usd(saved)} of fraud losses "
                    f"({saved / before.fraud_losses_usd:.0%}).")
-    elif after.rollbacks + after.promotions == 0:
-        keeps = int((after.actions["action"] == "keep").sum())
-        st.warning(f"Detection alone saved nothing here: the monitors raised {len(after.alerts)} alerts and the "
-                   f"incident process answered {keeps} of them, but kept version 1 each time. There was no earlier "
-                   "version to roll back to, and no retrained challenger beat it by the gate's margin on the few "
-                   "frauds labelled so far. Catching drift early pays only with a remedy that is ready.")
     else:
-        st.warning(f"Monitoring changed the model {after.rollbacks + after.promotions} times but did not cut losses "
-                   f"here ({usd(-saved)} more).")
+        st.warning(f"Monitoring did not cut losses here ({usd(-saved)} more): the monitors raised "
+                   f"{len(after.alerts)} alerts, and the incident process rolled back {after.rollbacks} and promoted "
+                   f"{after.promotions} times. The ceiling, the same actions with every label known, lost "
+                   f"{usd(after.fraud_losses_usd_ceiling)}.")
 
 
 def _days_or_never(days: float) -> str:
@@ -209,9 +224,9 @@ def format_measure(value: float, unit: str) -> str:
     if unit == "days":
         return _days_or_never(value)
     if value != value:
-        return "never"
+        return "—" if unit == "USD" else "never"
     if unit == "USD":
         return usd(value)
     if unit == "share":
         return f"{value:.0%}"
-    return f"{value:.0f}"
+    return f"{value:,.0f}"

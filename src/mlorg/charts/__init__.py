@@ -13,6 +13,7 @@ from mlorg.charts.pipeline import (
     alarm_timeline,
     cumulative_losses,
     deployment_timeline,
+    review_queue,
     workshop_weekly,
 )
 from mlorg.charts.planner import (
@@ -54,5 +55,5 @@ __all__ = [
     "instance_costs", "interval_frame", "latency_percentiles", "latency_table", "long_frame", "models_over_time",
     "operating_points_frame", "options_frame", "paired_differences", "scenario_metrics", "scenarios_over_time",
     "sweep_chart", "sweep_frame", "sweep_parameters", "time_use", "time_use_shares", "tornado_chart", "tornado_frame",
-    "tradeoff_lines", "ttp_bins", "ttp_histogram", "workshop_weekly",
+    "review_queue", "tradeoff_lines", "ttp_bins", "ttp_histogram", "workshop_weekly",
 ]

@@ -41,7 +41,8 @@ def deployment_timeline(history: pd.DataFrame) -> alt.LayerChart:
 LOSS_COLOUR = "#e45756"
 RECALL_COLOUR = "#4c78a8"
 SHIFT_COLOUR = "#9d755d"
-RUN_COLOURS = {"without monitoring": "#e45756", "with monitoring and rollback": "#54a24b"}
+RUN_COLOURS = {"without monitoring": "#e45756", "with monitoring and rollback": "#54a24b",
+               "ceiling: the same actions knowing every label": "#bab0ac"}
 ALARM_COLOURS = {"before the shift (false alarm)": "#bab0ac", "after the shift": "#e45756"}
 
 
@@ -152,3 +153,24 @@ def cumulative_losses(runs: dict[str, pd.DataFrame], *, start_day: float, action
                      alt.Tooltip("version:Q", title="model version"), alt.Tooltip("reason:N")]))
     return alt.layer(*layers).properties(title="Fraud losses, with and without monitoring", height=320,
                                          autosize=FIT_WIDTH)
+
+
+def review_queue(weekly: pd.DataFrame, capacity_share: float, *, shift_day: float | None = None,
+                 shift_label: str = "the cause starts") -> alt.LayerChart:
+    """Alerts the investigators reviewed each week (weekly frame with start_day, transactions, reviewed, precision)
+    against their capacity (``capacity_share`` of the week's transactions)."""
+    missing = [c for c in ("start_day", "transactions", "reviewed", "precision") if c not in weekly.columns]
+    if missing:
+        raise ValueError(f"columns {missing} are not in the weekly frame; it has {list(weekly.columns)}")
+    data = weekly.assign(capacity=weekly["transactions"] * capacity_share)
+    x = alt.X("start_day:Q", title="week starting on day", scale=alt.Scale(zero=False, nice=False))
+    bars = alt.Chart(data).mark_bar(color="#4c78a8", width=8).encode(
+        x=x, y=alt.Y("reviewed:Q", title="alerts reviewed in the week"),
+        tooltip=[alt.Tooltip("start_day:Q", title="from day", format=".0f"), alt.Tooltip("reviewed:Q", format=",.0f"),
+                 alt.Tooltip("capacity:Q", format=",.0f"),
+                 alt.Tooltip("precision:Q", title="share of fraud among the alerts", format=".1%")])
+    capacity = alt.Chart(data).mark_line(color="#e45756", strokeDash=[6, 4], interpolate="step-after").encode(
+        x=x, y="capacity:Q")
+    return alt.layer(bars, capacity, *_shift_rule(shift_day, shift_label)).properties(
+        title="The investigators' queue: alerts reviewed each week, and their capacity (dashed)", height=220,
+        autosize=FIT_WIDTH)

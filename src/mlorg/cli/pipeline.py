@@ -105,16 +105,31 @@ def cmd_pipeline_run(args: argparse.Namespace) -> int:
             ("offline AUC (holdout)", f"{result.offline_auc:.3f}"),
             ("alerts", str(len(result.alerts))),
             ("rollbacks / promotions / retrains", f"{result.rollbacks} / {result.promotions} / {result.retrains}"),
+            ("alerts reviewed by investigators", f"{result.reviewed_alerts:,}"),
             ("fraud losses (USD)", f"{result.fraud_losses_usd:,.0f}"),
             ("the same days with no monitoring (USD)", f"{result.fraud_losses_usd_without_monitoring:,.0f}"),
-            ("real-time scorer p50 / p99 (ms)", f"{fmt(result.scorer_p50_ms)} / {fmt(result.scorer_p99_ms)}")]
+            ("saved by monitoring (USD)", f"{result.saving_usd:,.0f}"),
+            ("the ceiling: the same actions knowing every label (USD)", f"{result.fraud_losses_usd_ceiling:,.0f}")]
+    if result.shift_day is not None:
+        since = result.losses_since_shift_usd
+        to_model = "none" if result.time_to_model_days is None else f"{result.time_to_model_days:g}"
+        rows += [(f"saved from day {result.shift_day:g} on (USD)",
+                  f"{since['without_monitoring'] - since['monitored']:,.0f}"),
+                 ("days from then to a new model in service", to_model)]
+    rows.append(("real-time scorer p50 / p99 (ms)", f"{fmt(result.scorer_p50_ms)} / {fmt(result.scorer_p99_ms)}"))
     print(columns(rows))
-    print("\nweek by week:")
-    table = [("week", "from day", "AUC", "recall", "alert rate", "losses USD", "champion")]
+    print("\nweek by week (recall with monitoring, without, and at the ceiling):")
+    table = [("week", "from day", "AUC", "recall", "without", "ceiling", "alert rate", "precision", "reviewed",
+              "losses USD", "champion")]
     for w in result.weekly.itertuples():
-        table.append((str(w.week), str(w.start_day), fmt(w.auc), fmt(w.recall), f"{w.alert_rate:.3%}",
+        table.append((str(w.week), str(w.start_day), fmt(w.auc), fmt(w.recall), fmt(w.recall_without_monitoring),
+                      fmt(w.recall_ceiling), f"{w.alert_rate:.3%}", fmt(w.precision), f"{w.reviewed:,}",
                       f"{w.losses_usd:,.0f}", f"v{w.champion}"))
     print(columns(table))
+    if len(result.actions):
+        print("\nwhat the incident process did:")
+        for a in result.actions.itertuples():
+            print(f"  day {a.day}: {a.action} v{a.version}: {a.reason}")
     if result.detection_lag_days:
         print("\ndays from each injected cause to each monitor's first alert:")
         for cause, lags in result.detection_lag_days.items():

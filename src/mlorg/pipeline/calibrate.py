@@ -13,8 +13,8 @@ that goes into the model:
 
 * predictions (the alert rate): the alert indicator against the alert share the threshold was set for. Alerts
   come in bursts, so a window counts as n / dispersion independent samples (the dispersion of the holdout's daily
-  alert rates), and the pipeline's two-sample z-test is the model's one-sample test at the threshold
-  t·√((1 + n/m) / dispersion);
+  alert rates), and the pipeline's two-sample z-test, which divides by √dispersion, is the model's one-sample test
+  at the threshold t·√(1 + n/m);
 * features: one monitor per watched feature, any of which alarms; each feature's shift is the one whose
   population PSI equals the feature's (bias-corrected) PSI against the reference, its bins are the quantile bins
   the reference leaves (count features have fewer than ten), and the finite reference enters through the
@@ -49,6 +49,7 @@ from mlorg.monitoring.characteristics import (
     PerformanceMonitor,
     shift_from_psi,
 )
+from mlorg.pipeline import monitors
 from mlorg.pipeline.data import EXAMPLE_CAUSES
 from mlorg.pipeline.features import FEATURES, FeatureSet, OnlineStream
 from mlorg.pipeline.monitors import DRIFT_WATCHED, DailyMonitors, ScoredStream
@@ -101,8 +102,9 @@ def calibrate(scenario: Scenario, *, seed: int = 0, days: int | None = None,
     Lags come from the run with the scenario's causes; false alarms from the same days replayed without them
     (every live day is then a day without drift, and the first days, before any cause, are the same days)."""
     days = days or scenario.pipeline.days
-    if not scenario.pipeline.causes:
-        raise ValueError("pipeline.causes: the scenario injects no cause, so there is no detection lag to measure")
+    if not any(c.kind != "bad_version" for c in scenario.pipeline.causes):
+        raise ValueError("pipeline.causes: the scenario injects no cause the first model meets (a bad_version comes "
+                         "with a retrain), so there is no detection lag to measure")
     steps = 2 * (days - scenario.pipeline.train_days - scenario.pipeline.holdout_days)
 
     def report(offset: int):
@@ -111,7 +113,9 @@ def calibrate(scenario: Scenario, *, seed: int = 0, days: int | None = None,
     drifted = shadow(scenario, seed, days, report(0))
     quiet = shadow(scenario.replace(pipeline=dataclasses.replace(scenario.pipeline, causes=())), seed, days,
                    report(steps // 2))
-    rows = [_row(name, cause, scenario, drifted, quiet) for cause in scenario.pipeline.causes for name in CALIBRATED]
+    # A bad version comes with a retrain, and the shadow's first model is never retrained: nothing to measure.
+    seen = [c for c in scenario.pipeline.causes if c.kind != "bad_version"]
+    rows = [_row(name, cause, scenario, drifted, quiet) for cause in seen for name in CALIBRATED]
     with threadpool_limits(1):
         latency = _latency(drifted.prepared, np.random.default_rng(seed))
     return Calibration(scenario.name, seed, pd.DataFrame(rows, columns=COLUMNS), drifted.alarms, latency)
@@ -174,7 +178,8 @@ def _shadow(scenario: Scenario, seed: int, days: int, progress) -> Shadow:
         stream = ScoredStream(tx, prepared.served, scores, scores >= prepared.threshold)
         monitors = DailyMonitors(scenario, drift_reference(prepared.offline, prepared.holdout,
                                                            np.random.default_rng(seed)),
-                                 int(prepared.holdout.sum()), prepared.holdout_recall, all_monitors=True)
+                                 int(prepared.holdout.sum()), prepared.recall_estimate, prepared.precision_estimate,
+                                 alert_dispersion(prepared), all_monitors=True)
         alerts, readings = [], []
         day = tx["day"].to_numpy()
         for d in range(prepared.deploy_day, days):
@@ -194,8 +199,8 @@ def _shadow(scenario: Scenario, seed: int, days: int, progress) -> Shadow:
 def _row(name: str, cause, scenario: Scenario, drifted: Shadow, quiet: Shadow) -> dict:
     # The cause is detected by the first check that alarms with it and would not have alarmed without it: an alarm the
     # quiet replay raised on the same day is a false alarm that happened to fall after the start.
-    quiet_days = set(quiet.alarms.loc[quiet.alarms["monitor"] == name, "day"])
-    mine = drifted.alarms[drifted.alarms["monitor"] == name]
+    quiet_days = set(quiet.alarms.loc[_of(quiet.alarms, name), "day"])
+    mine = drifted.alarms[_of(drifted.alarms, name)]
     detected = mine[(mine["day"] + 1 > cause.start_day) & ~mine["day"].isin(quiet_days)]
     measured_lag = float(detected["day"].min() + 1 - cause.start_day) if len(detected) else math.nan
     false_alarms = len(quiet_days)
@@ -211,6 +216,13 @@ def _row(name: str, cause, scenario: Scenario, drifted: Shadow, quiet: Shadow) -
         "predicted_false_alarms_per_month": model.false_alarm_probability * per_month,
         "dispersion": model.dispersion,
     }
+
+
+def _of(alarms: pd.DataFrame, name: str) -> pd.Series:
+    """The alarms of monitor ``name`` that its model predicts: for performance, the recall check (the precision of
+    reviewed alerts has no model in the simulator)."""
+    mask = alarms["monitor"] == name
+    return mask & (alarms["detector"] == "recall") if name == "performance" else mask
 
 
 @dataclass
@@ -278,10 +290,10 @@ def _predictions_model(scenario: Scenario, cause, drifted: Shadow, quiet: Shadow
     traffic = drifted.traffic_per_hour
     window = max(1, round(traffic * m.window_hours))
     # Alerts come in bursts (a fraud campaign is flagged together), so a window holds fewer independent samples
-    # than transactions: the model's window is n / dispersion. The pipeline's two-sample z-test is then the model's
-    # one-sample test at the threshold t·√((1 + n/m) / dispersion).
-    dispersion = alert_dispersion(drifted.prepared)
-    threshold = m.threshold * math.sqrt((1 + window / drifted.monitors.reference_rows) / dispersion)
+    # than transactions: the model's window is n / dispersion. The pipeline's two-sample z-test, divided by
+    # √dispersion, is then the model's one-sample test at the threshold t·√(1 + n/m).
+    dispersion = drifted.monitors.dispersion
+    threshold = m.threshold * math.sqrt(1 + window / drifted.monitors.reference_rows)
     monitor = Monitor(detector="mean", threshold=threshold, window=max(1, round(window / dispersion)),
                       cadence_hours=24.0, traffic_per_hour=traffic / dispersion)
     blocks = monitor.blocks(shift_after)
@@ -294,18 +306,9 @@ def _predictions_model(scenario: Scenario, cause, drifted: Shadow, quiet: Shadow
 
 
 def alert_dispersion(prepared: Prepared) -> float:
-    """Variance of the holdout's daily alert rate over the binomial variance: how much burstier alerts are than
-    independent transactions (1 when they are independent; never taken below 1)."""
-    day = prepared.tx["day"].to_numpy()[prepared.holdout]
-    flagged = prepared.holdout_scores >= prepared.threshold
-    days = np.unique(day)
-    if days.size < 3:
-        return 1.0
-    counts = np.array([(day == d).sum() for d in days])
-    rates = np.array([flagged[day == d].mean() for d in days])
-    share = flagged.mean()
-    binomial = share * (1 - share) / counts
-    return max(1.0, float(np.var(rates, ddof=1) / np.mean(binomial)))
+    """The over-dispersion of the holdout's daily alert rate (:func:`mlorg.pipeline.monitors.alert_dispersion`)."""
+    return monitors.alert_dispersion(prepared.tx["day"].to_numpy()[prepared.holdout],
+                                     prepared.holdout_scores >= prepared.threshold)
 
 
 def _features_model(scenario: Scenario, cause, drifted: Shadow, quiet: Shadow) -> _Prediction:

@@ -117,9 +117,13 @@ _KINDS = {
                           "restaurant": 0.15}, 0.15, 0.3, 0.4, 0.15),
 }
 _STEALTH_AMOUNT = 2.0             # a stealthy campaign spends this many times the owner's usual amount
-_NEW_PATTERN_SIZE = 3             # new_pattern campaigns have 1..3 transactions, days apart
-_NEW_PATTERN_GAP_DAYS = 1.5
-_NEW_PATTERN_AMOUNT = 1.25        # relative to the card's usual amount
+# The new pattern after a fraud_pattern_shift (see _pattern_shift). Assumptions, stated: 3–6 purchases a campaign,
+# hours apart, at 1.5× the owner's usual spend in the category, half of them from a browser the card has not used.
+_NEW_PATTERN_SIZE = (3, 6)
+_NEW_PATTERN_GAP_HOURS = 3.0
+_NEW_PATTERN_AMOUNT = 1.5
+_NEW_PATTERN_NEW_DEVICE = 0.5
+_NEW_PATTERN_CATEGORIES = {"online_retail": 0.45, "digital_goods": 0.3, "electronics": 0.25}
 _FRAUD_DEVICES = 400              # devices of the fraud rings, reused across victims
 _LABEL_DELAY_CV = 0.6
 
@@ -488,8 +492,15 @@ def _label_delays(rng: np.random.Generator, mean: float, count: int) -> np.ndarr
 def _pattern_shift(spec: DataSpec, cause: Cause, cards, merchants, fraud, streams: Streams):
     """Replace a share of the campaigns starting after the shift by as many new_pattern transactions.
 
-    The new campaign uses the victim's own behaviour (home country, usual devices, categories, amounts and
-    hours), one to three transactions days apart, so the card features cannot tell it from the owner.
+    The new modus operandi is remote purchase fraud with card details bought after a data breach (card-not-present
+    fraud is the largest part of card fraud losses: UK Finance, Annual Fraud Report 2023; ECB, Report on card
+    fraud 2021). It is built from the victim's own habits so that no single value gives it away: the owner's home
+    country, daytime hours, ordinary online categories. What differs is its pace and mix: NEW_PATTERN_SIZE
+    purchases spread over a day (hours apart, so not a card-testing burst), each NEW_PATTERN_AMOUNT times what the
+    owner spends in that category, always online, from the fraudster's browser (a device the card has not used)
+    for NEW_PATTERN_NEW_DEVICE of the campaigns and from a spoofed fingerprint of the owner's for the rest. The old
+    fraud kinds taught a model to look for bursts, large amounts, foreign countries and night; a retrained model can
+    learn the new mix from card_count_24h, amount_vs_card_avg, is_ecom and new_device together.
     """
     rng = streams.generator("pipeline/cause/fraud_pattern_shift")
     campaigns = int(fraud["campaign_id"].max()) + 1 if len(fraud["campaign_id"]) else 0
@@ -497,16 +508,29 @@ def _pattern_shift(spec: DataSpec, cause: Cause, cards, merchants, fraud, stream
     replaced = chosen[fraud["campaign_id"]] & (fraud["campaign_start"] >= cause.start_day)
     total = int(replaced.sum())
     kept = {key: value[~replaced] for key, value in fraud.items()}
-    size = _fill(total, rng.integers(1, _NEW_PATTERN_SIZE + 1, total + 1))
+    lo, hi = _NEW_PATTERN_SIZE
+    size = _fill(total, rng.integers(lo, hi + 1, total + 1))
     base = np.flatnonzero(~cards["segment"])
     victim = base[rng.integers(0, len(base), len(size))]
-    start = rng.uniform(cause.start_day, spec.days, len(size))
-    campaign, start, t = _spread(size, start, rng.exponential(_NEW_PATTERN_GAP_DAYS, total), cause.start_day,
-                                 spec.days)
+    start = np.floor(rng.uniform(cause.start_day, spec.days, len(size))) + rng.uniform(8.0, 14.0, len(size)) / 24.0
+    gaps = rng.exponential(_NEW_PATTERN_GAP_HOURS / 24.0, total)
+    campaign, start, t = _spread(size, start, gaps, cause.start_day, spec.days)
     card = victim[campaign]
-    t = np.clip(np.floor(t) + _HourDraws(rng, total).of(cards["hour"][card]) / 24.0, cause.start_day,
-                spec.days - 1e-6)
     new = _behave(rng, cards, merchants, card, t, _NEW_PATTERN_AMOUNT)
+    # Online purchases in the categories card details are resold for.
+    u = rng.random((2, total))
+    categories = np.array([CATEGORIES.index(c) for c in _NEW_PATTERN_CATEGORIES])
+    weights = np.cumsum(list(_NEW_PATTERN_CATEGORIES.values()))
+    category = categories[np.minimum(np.searchsorted(weights, u[0] * weights[-1], side="right"), len(categories) - 1)]
+    level = cards["level"][card] * _CATEGORY_AMOUNT[category] * _NEW_PATTERN_AMOUNT
+    new["category"] = category
+    new["merchant"] = _merchant(merchants, category, u[1])
+    new["amount"] = _round_amount(level * np.exp(_AMOUNT_SIGMA * 0.5 * rng.standard_normal(total)), category)
+    new["channel"] = np.ones(total, dtype=np.int64)
+    browser = rng.random(len(size)) < _NEW_PATTERN_NEW_DEVICE
+    fresh = cards["device_base"][-1] + cards["devices"][-1] + _FRAUD_DEVICES + rng.integers(0, 10**6, len(size))
+    new["device"] = np.where(browser, fresh, cards["device_base"][victim])[campaign]
+    new["country"] = cards["home"][card]
     new.update({"t": t, "card": card, "is_fraud": np.ones(total, bool), "campaign": np.full(total, 3),
                 "delay": _label_delays(rng, spec.fraud_label_delay_days, len(size))[campaign],
                 "campaign_id": campaigns + campaign, "campaign_start": start[campaign]})

@@ -4,7 +4,8 @@ Every feature is point-in-time: it reads only the card's transactions strictly b
 the labels already known at its time. "Before" is the order (ts, tx_id), so a transaction at the same instant with
 a lower tx_id is before. A window of w holds the card's earlier transactions at most w old, ts − w <= ts' — one
 exactly w before is in. A label is known when its label_time <= ts and its transaction came before the current
-one, so no feature ever sees the current transaction's own label (not even one that arrives instantly).
+one, so no feature ever sees the current transaction's own label (not even one that arrives instantly); it counts
+for category_risk until risk_days after it arrived (up to a transaction at exactly that instant).
 Inputs need a unique tx_id in [0, 2**40) and a label_time not before ts (NaT: the label never arrives).
 
 ``offline_features`` computes them in DuckDB for training; ``OnlineFeatures`` keeps per-card state and computes
@@ -15,6 +16,7 @@ them for one incoming transaction, as a real-time scorer would; ``parity`` measu
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import math
 from bisect import bisect_left, bisect_right
@@ -103,16 +105,21 @@ first_device AS (
 first_country AS (
     SELECT arg_min(tx_id, k) AS tx_id FROM feature_input WHERE country IS NOT NULL GROUP BY card_id, country
 ),
--- a category's transactions and label arrivals in one stream ordered by key: each transaction's running totals
--- count the labels known before it (at an equal key, an instant label comes after its own transaction)
+-- a category's transactions, label arrivals and label expiries (risk_days after arrival) in one stream ordered by
+-- key: each transaction's running totals count the labels known before it and not yet expired (at an equal key, an
+-- instant label comes after its own transaction, and an expiry after the transaction too)
 arrivals AS (
-    SELECT merchant_category, k AS key, tx_id, CAST(NULL AS INTEGER) AS fraud FROM feature_input
+    SELECT merchant_category, k AS key, tx_id, CAST(NULL AS INTEGER) AS fraud, CAST(NULL AS INTEGER) AS label
+    FROM feature_input
     UNION ALL
-    SELECT merchant_category, label_k, NULL, fraud FROM feature_input
+    SELECT merchant_category, label_k, NULL, fraud, 1 FROM feature_input
+    WHERE label_k IS NOT NULL AND merchant_category IS NOT NULL
+    UNION ALL
+    SELECT merchant_category, label_k + {risk}, NULL, -fraud, -1 FROM feature_input
     WHERE label_k IS NOT NULL AND merchant_category IS NOT NULL
 ),
 known AS (
-    SELECT tx_id, SUM(fraud) OVER arrived AS frauds, COUNT(fraud) OVER arrived AS labels
+    SELECT tx_id, SUM(fraud) OVER arrived AS frauds, SUM(label) OVER arrived AS labels
     FROM arrivals
     WINDOW arrived AS (PARTITION BY merchant_category ORDER BY key, tx_id NULLS LAST ROWS UNBOUNDED PRECEDING)
     QUALIFY tx_id IS NOT NULL
@@ -153,6 +160,10 @@ class FeatureSet:
     avg_days: float = 30
     risk_prior: float = 0.002
     risk_strength: float = 100.0
+    # Labels count for category_risk while they are younger than this. A running total since the first label drifts
+    # for months: frauds are labelled sooner (chargebacks, ~21 days) than legitimate transactions (30 days), and the
+    # head start they had weighs less and less; a trailing window holds the same days of both and stays level.
+    risk_days: float = 90.0
 
     def __post_init__(self):
         windows = tuple(float(w) for w in self.windows_hours)
@@ -165,6 +176,9 @@ class FeatureSet:
         object.__setattr__(self, "avg_days", float(self.avg_days))
         object.__setattr__(self, "risk_prior", float(self.risk_prior))
         object.__setattr__(self, "risk_strength", float(self.risk_strength))
+        object.__setattr__(self, "risk_days", float(self.risk_days))
+        if not self.risk_days > 0:
+            raise ValueError(f"risk_days must be > 0, got {self.risk_days}")
         if not 0 <= self.risk_prior <= 1:
             raise ValueError(f"risk_prior must be in [0, 1], got {self.risk_prior}")
         if not self.risk_strength > 0:
@@ -180,6 +194,7 @@ class FeatureSet:
             w2=w2,
             w3=w3,
             avg=avg,
+            risk=_hours_ns(24 * self.risk_days) * _STEP,
             prior_count=repr(float(self.risk_prior * self.risk_strength)),
             strength=repr(float(self.risk_strength)),
         )
@@ -281,7 +296,8 @@ class OnlineFeatures:
         self._prior_count = float(feature_set.risk_prior * feature_set.risk_strength)
         self._strength = float(feature_set.risk_strength)
         self._cards: dict[object, _Card] = {}
-        self._labels: dict[object, list[int]] = {}  # category -> [frauds, labels]
+        self._risk_key = _hours_ns(24 * feature_set.risk_days) * _STEP
+        self._labels: dict[object, list] = {}  # category -> [frauds, labels, heap of (expiry key, fraud)]
         self._last = None
         self._skew = None
         if skew is not None:
@@ -309,7 +325,7 @@ class OnlineFeatures:
         mean = s_avg / n_avg if n_avg else 0.0
         device, country, home = tx["device_id"], tx["country"], tx["home_country"]
         country_missing = _missing(country)
-        frauds, labels = self._labels.get(tx["merchant_category"], (0, 0))
+        frauds, labels = self._known_labels(tx["merchant_category"], t * _STEP + int(tx.get("tx_id", 0)))
         channel = tx["channel"]
         values = {
             "log_amount": math.log(1 + amount),
@@ -358,19 +374,34 @@ class OnlineFeatures:
                 card.start = 0
 
     def add_labels(self, labelled: pd.DataFrame) -> None:
-        """Count arrived labels: rows of (merchant_category, is_fraud)."""
+        """Count labels arriving now (after the last transaction added): rows of (merchant_category, is_fraud)."""
+        now = (self._last or 0) * _STEP + _STEP // 2
         for category, fraud in zip(labelled["merchant_category"], labelled["is_fraud"], strict=True):
-            self.add_label(category, bool(fraud))
+            self.add_label(category, bool(fraud), now)
 
-    def add_label(self, category, fraud: bool) -> None:
-        """Count one arrived label."""
+    def add_label(self, category, fraud: bool, key: int) -> None:
+        """Count one label arrived at ``key`` (ts_ns · 2**41 + tx_id order, as the SQL's label_k); it expires
+        risk_days later."""
         if _missing(category):  # offline, a null category matches no label either
             return
         counts = self._labels.get(category)
         if counts is None:
-            counts = self._labels[category] = [0, 0]
+            counts = self._labels[category] = [0, 0, []]
         counts[0] += fraud
         counts[1] += 1
+        heapq.heappush(counts[2], (key + self._risk_key, fraud))
+
+    def _known_labels(self, category, key: int) -> tuple[int, int]:
+        """Frauds and labels of ``category`` that count for a transaction at ``key``: expired ones leave first."""
+        counts = self._labels.get(category)
+        if counts is None:
+            return 0, 0
+        expiring = counts[2]
+        while expiring and expiring[0][0] < key:
+            _, fraud = heapq.heappop(expiring)
+            counts[0] -= fraud
+            counts[1] -= 1
+        return counts[0], counts[1]
 
 
 def _stream_order(transactions: pd.DataFrame) -> np.ndarray:
@@ -423,7 +454,10 @@ class OnlineStream:
             while (self._next_label < len(arrival) and arrival_times[self._next_label] <= t
                    and arrival[self._next_label] < i):
                 j = arrival[self._next_label]
-                online.add_label(self._categories[j], bool(self._frauds[j]))
+                label_ns = arrival_times[self._next_label]
+                # the SQL's label_k: just after its own transaction if it arrives that instant, else just before
+                key = label_ns * _STEP + (c["tx_id"][j] if label_ns == times[j] else -1)
+                online.add_label(self._categories[j], bool(self._frauds[j]), key)
                 self._next_label += 1
             if visit is not None and (only is None or i in only):
                 visit(i, self.row(i))

@@ -33,7 +33,7 @@ import pandas as pd
 
 DEFAULT_REGISTRY = Path("data") / "registry.duckdb"
 SCHEMA_VERSION = "1"
-ACTIONS = ("deploy", "rollback", "promote", "retire")
+ACTIONS = ("deploy", "rollback", "promote", "retire", "threshold", "shadow")
 SCORE_COLUMNS = ("tx_id", "model_version", "score", "scored_at")
 ALIAS_PATTERN = re.compile(r"[a-z_]+")
 

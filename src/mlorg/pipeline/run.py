@@ -2,28 +2,25 @@
 
 The model trains on the first ``train_days`` of transactions (with the labels known by the day it deploys), is
 measured on the following ``holdout_days`` (offline AUC), and goes live with an alert threshold that flags
-``alert_share`` of the holdout. From then on, each day:
+``alert_share`` of the holdout. The live days are then replayed three times from that model
+(:mod:`mlorg.pipeline.live`), each day scored on the features the online path computes (skew included),
+investigators reviewing the alerts (:mod:`mlorg.pipeline.labels`) and a routine retrain every
+``retrain_every_days``:
 
-* the day's transactions are scored by the champion on the features the online path computes — the offline
-  features with the injected training–serving skew applied, which is exactly what the online path computes (the
-  parity check on each day's real-time sample holds the two together); a sample is also scored one by one by
-  the real-time scorer (online state + the model's trees walked for one row) to measure its latency against the SLO;
-* the day's batch goes through the feature contracts (a broken upstream source fails them loudly);
-* the enabled monitors check the last window: feature drift against the training reference, prediction drift
-  (the alert rate, or the score distribution), and recall over the newest labelled transactions
-  (:mod:`mlorg.pipeline.monitors`);
-* an alert starts the incident process: the champion, the previous version and a challenger retrained on the
-  labels known now are compared on the most recent labelled weeks, and the gate rolls back, promotes or keeps,
-  recording the action and its reason in the registry's deployment history.
+* **monitored** — the scenario's monitors (:mod:`mlorg.pipeline.monitors`), the incident process and its remedies
+  (:mod:`mlorg.pipeline.incidents`, when the scenario has built the incident process and the model registry) and
+  the registry; a sample of each day is also scored one by one by the real-time
+  scorer to measure its latency and its parity with the offline features (:mod:`mlorg.pipeline.realtime`);
+* **without monitoring** — the same routine retrains and reviews, nobody watching (a bad version hurts it too);
+* **ceiling** — the monitored run's actions on the same days, every model trained on every true label: what was
+  possible, to read the saving against.
 
-Fraud the champion does not flag is lost (its amount). The same days replayed with the first model and no
-monitoring give the losses monitoring saved.
+Fraud the model does not flag is lost (its amount).
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,20 +33,18 @@ from threadpoolctl import threadpool_limits
 from mlorg import __version__
 from mlorg.monitoring import detectors
 from mlorg.pipeline.data import Cause, DataSpec, generate
-from mlorg.pipeline.features import FEATURES, FeatureSet, OnlineStream, offline_features
-from mlorg.pipeline.monitors import MONITORS, Alert, DailyMonitors, ScoredStream
+from mlorg.pipeline.features import FEATURES, FeatureSet, offline_features
+from mlorg.pipeline.incidents import IncidentProcess, Script, _jsonable, _params
+from mlorg.pipeline.live import Arm, Data
+from mlorg.pipeline.monitors import MONITORS, Alert, DailyMonitors, alert_dispersion, clustered_share
+from mlorg.pipeline.realtime import RealTimeSample
 from mlorg.pipeline.registry import Registry
-from mlorg.pipeline.scorer import TreeScorer
+from mlorg.pipeline.training import Model, fit
 from mlorg.scenario import Scenario, pipeline_minimum_days
 
 DAY = pd.Timedelta(days=1)
 REFERENCE_ROWS = 20_000  # holdout rows kept as the feature-drift reference
-LABEL_MATURITY_DAYS = 7  # a transaction this old with no chargeback yet is presumed legitimate (provisionally)
-RECENT_LABEL_DAYS = 14  # the incident process compares models on this many days of mature transactions
-RETRAIN_DAYS = 60  # a challenger trains on this many days of mature transactions before those
-GATE_MARGIN = 0.01  # AUC a candidate must gain over the champion to replace it, at the least
-GATE_MIN_FRAUDS = 50  # known frauds the comparison needs before it may replace the champion
-LEGIT_SHARE = 0.1  # share of legitimate transactions a model trains on (see _fit)
+DATA_CAUSES = ("fraud_pattern_shift", "covariate_shift", "upstream_break", "skew", "label_delay")
 
 
 @dataclass
@@ -62,7 +57,7 @@ class PipelineResult:
     offline_auc: float
     transactions: int
     fraud_rate: float
-    weekly: pd.DataFrame  # week, start_day, transactions, frauds, auc, recall, alert_rate, losses_usd, champion
+    weekly: pd.DataFrame  # see WEEKLY
     alerts: pd.DataFrame  # day, monitor, detector, statistic, threshold, detail
     actions: pd.DataFrame  # day, action, version, reason
     detection_lag_days: dict[str, dict[str, float | None]]  # cause -> monitor -> days from its start to the alert
@@ -71,6 +66,11 @@ class PipelineResult:
     promotions: int
     fraud_losses_usd: float
     fraud_losses_usd_without_monitoring: float
+    fraud_losses_usd_ceiling: float  # the same actions with every model trained on every true label
+    shift_day: float | None  # the fraud-pattern shift's start (the first cause's if there is none)
+    losses_since_shift_usd: dict[str, float]  # arm (monitored, without_monitoring, ceiling) -> losses from shift_day
+    time_to_model_days: float | None  # from shift_day to the first model promoted after it
+    reviewed_alerts: int
     scorer_p50_ms: float
     scorer_p99_ms: float
     scorer_slo_attainment: float
@@ -93,26 +93,26 @@ class PipelineResult:
             "rollbacks": self.rollbacks, "retrains": self.retrains, "promotions": self.promotions,
             "fraud_losses_usd": clean(self.fraud_losses_usd),
             "fraud_losses_usd_without_monitoring": clean(self.fraud_losses_usd_without_monitoring),
+            "fraud_losses_usd_ceiling": clean(self.fraud_losses_usd_ceiling),
+            "saving_usd": clean(self.saving_usd), "ceiling_saving_usd": clean(self.ceiling_saving_usd),
+            "shift_day": clean(self.shift_day),
+            "losses_since_shift_usd": {k: clean(v) for k, v in self.losses_since_shift_usd.items()},
+            "time_to_model_days": clean(self.time_to_model_days), "reviewed_alerts": self.reviewed_alerts,
+            "actions": [{k: clean(v) for k, v in row.items()} for row in self.actions.to_dict(orient="records")],
             "scorer_p50_ms": clean(self.scorer_p50_ms), "scorer_p99_ms": clean(self.scorer_p99_ms),
             "scorer_slo_attainment": clean(self.scorer_slo_attainment),
             "parity_mismatch": {k: clean(v) for k, v in self.parity_mismatch.items()},
         }
 
-
-@dataclass
-class _Model:
-    version: int
-    estimator: HistGradientBoostingClassifier
-    threshold: float  # scores at or above it raise a fraud alert
-    holdout_scores: np.ndarray | None = None  # its scores on the holdout, the prediction-drift reference
-    _scorer: TreeScorer | None = None
+    @property
+    def saving_usd(self) -> float:
+        """Fraud losses monitoring saved: the replay without monitoring less the monitored run."""
+        return self.fraud_losses_usd_without_monitoring - self.fraud_losses_usd
 
     @property
-    def scorer(self) -> TreeScorer:
-        """The real-time scorer's model call (built on first use)."""
-        if self._scorer is None:
-            self._scorer = TreeScorer(self.estimator)
-        return self._scorer
+    def ceiling_saving_usd(self) -> float:
+        """What the same actions could have saved had every model known every true label."""
+        return self.fraud_losses_usd_without_monitoring - self.fraud_losses_usd_ceiling
 
 
 DAY_ZERO = pd.Timestamp("2026-01-01")
@@ -128,7 +128,7 @@ def data_spec(scenario: Scenario, days: int | None = None) -> DataSpec:
         raise ValueError(f"days: {days} is not allowed; must be >= {fewest} for {scenario.name}: {why}")
     history = p.history_days
     causes = tuple(Cause(kind=c.kind, start_day=c.start_day + history, size=c.size, feature=c.feature)
-                   for c in p.causes)
+                   for c in p.causes if c.kind in DATA_CAUSES)  # a bad version breaks a retrain, not the data
     return DataSpec(days=days + history, transactions_per_day=p.transactions_per_day, cards=p.cards,
                     merchants=p.merchants, fraud_rate=p.fraud_rate,
                     fraud_label_delay_days=scenario.impact.label_delay_days * 0.7,
@@ -166,7 +166,18 @@ class Prepared:
     threshold: float  # flags alert_share of the holdout
     offline_auc: float
     holdout_recall: float
+    holdout_precision: float  # share of fraud among the holdout's alerts
     deploy_day: int
+    holdout_recall_se: float = math.nan  # standard errors, frauds grouped by card (a campaign hits one card)
+    holdout_precision_se: float = math.nan
+
+    @property
+    def recall_estimate(self) -> tuple[float, float]:
+        return self.holdout_recall, self.holdout_recall_se
+
+    @property
+    def precision_estimate(self) -> tuple[float, float]:
+        return self.holdout_precision, self.holdout_precision_se
 
 
 def prepare(scenario: Scenario, seed: int, days: int) -> Prepared:
@@ -185,63 +196,134 @@ def prepare(scenario: Scenario, seed: int, days: int) -> Prepared:
     train = (day >= 0) & (day < p.train_days)
     known = y & (tx["label_time"] <= DAY_ZERO + deploy_day * DAY).to_numpy()
     holdout = (day >= p.train_days) & (day < deploy_day)
-    estimator = _fit(offline.loc[train, list(FEATURES)], known[train], seed)
+    estimator = fit(offline.loc[train, list(FEATURES)].to_numpy(float), known[train], seed)
     holdout_scores = estimator.predict_proba(offline.loc[holdout, list(FEATURES)].to_numpy(float))[:, 1]
     threshold = float(np.quantile(holdout_scores, 1.0 - p.alert_share))
+    alerts = holdout_scores >= threshold
+    cards, frauds = tx["card_id"].to_numpy()[holdout], y[holdout]
+    recall = clustered_share(alerts[frauds], cards[frauds]) if frauds.any() else (math.nan, math.nan)
+    precision = clustered_share(frauds[alerts], cards[alerts]) if alerts.any() else (math.nan, math.nan)
     return Prepared(tx, offline, served, train, holdout, estimator, holdout_scores, threshold,
-                    offline_auc=detectors.roc_auc(y[holdout], holdout_scores),
-                    holdout_recall=detectors.recall_at(y[holdout], holdout_scores, threshold), deploy_day=deploy_day)
+                    offline_auc=detectors.roc_auc(y[holdout], holdout_scores), holdout_recall=recall[0],
+                    holdout_precision=precision[0], deploy_day=deploy_day, holdout_recall_se=recall[1],
+                    holdout_precision_se=precision[1])
 
 
 def _run(scenario: Scenario, db_path: str | Path, seed: int, days: int | None,
          progress: Callable[[int, int], None] | None) -> PipelineResult:
     days = days or scenario.pipeline.days
     prepared = prepare(scenario, seed, days)
-    tx, served, deploy_day = prepared.tx, prepared.served, prepared.deploy_day
-    estimator, threshold, offline_auc = prepared.estimator, prepared.threshold, prepared.offline_auc
-    feature_set = FeatureSet()
-    y = tx["is_fraud"].to_numpy()
-    day = tx["day"].to_numpy()
-    amount = tx["amount"].to_numpy()
-    start = DAY_ZERO
+    tx, deploy_day = prepared.tx, prepared.deploy_day
+    data = Data(scenario, seed, tx, prepared.served[list(FEATURES)].to_numpy(float),
+                prepared.offline[list(FEATURES)].to_numpy(float), deploy_day)
+    live_days = days - deploy_day
+    done = 0
+
+    def step():
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, 3 * live_days)
+
+    def first() -> Model:
+        return Model(1, prepared.estimator, prepared.threshold, deploy_day, prepared.holdout_scores)
 
     registry = Registry(db_path)
     try:
+        feature_set = FeatureSet()
         dataset_id = registry.register_dataset("training", tx.loc[prepared.train])
         feature_version = registry.register_feature_set(feature_set.name, feature_set.sql, _params(feature_set))
         version = registry.register_model(
-            estimator, name="card_fraud", params=_jsonable(estimator.get_params()),
-            metrics={"offline_auc": offline_auc, "holdout_recall": prepared.holdout_recall, "threshold": threshold},
+            prepared.estimator, name="card_fraud", params=_jsonable(prepared.estimator.get_params()),
+            metrics={"offline_auc": prepared.offline_auc, "holdout_recall": prepared.holdout_recall,
+                     "threshold": prepared.threshold},
             dataset_id=dataset_id, feature_version=feature_version, code_version=__version__)
-        registry.set_alias("champion", version, reason=f"first model: offline AUC {offline_auc:.3f} on the holdout",
-                           actor="pipeline", action="deploy", at=(start + deploy_day * DAY).to_pydatetime())
-        first = _Model(version, estimator, threshold, prepared.holdout_scores)
-        run = _Serving(scenario, registry, tx, prepared.offline, served, feature_set, first, prepared.holdout_recall,
-                       prepared.holdout, seed)
+        registry.set_alias("champion", version, reason=f"first model: offline AUC {prepared.offline_auc:.3f} on the "
+                           "holdout", actor="pipeline", action="deploy",
+                           at=(DAY_ZERO + deploy_day * DAY).to_pydatetime())
+        rng = np.random.default_rng(seed)
+        monitors = DailyMonitors(scenario, drift_reference(prepared.offline, prepared.holdout, rng),
+                                 int(prepared.holdout.sum()), prepared.recall_estimate, prepared.precision_estimate,
+                                 alert_dispersion(tx["day"].to_numpy()[prepared.holdout],
+                                                  prepared.holdout_scores >= prepared.threshold))
+        realtime = RealTimeSample(tx, data.offline, scenario.pipeline.scorer_sample_per_day,
+                                  scenario.pipeline.score_slo_ms, rng, _skew(scenario))
+        built = scenario.platform.capabilities
+        acting = built.incident_process.built and built.model_registry.built  # a rollback needs the registry
+        process = IncidentProcess(data, prepared.served, registry, monitors, prepared.holdout, realtime,
+                                  acting=acting)
+        model = first()
+        model.version = version
+        monitored = Arm(data, model, data.book(), operator=process, probation=acting)
+        process.attach(monitored)
+        arms = [monitored, Arm(data, first(), data.book())]
+        for arm in arms:
+            for d in range(deploy_day, days):
+                arm.day(d)
+                step()
+        # The ceiling replays the monitored run's changes, so it starts once they are all known.
+        arms.append(Arm(data, first(), data.book(oracle=True), routine=False, operator=Script(monitored.changes)))
         for d in range(deploy_day, days):
-            run.day(d)
-            if progress is not None:
-                progress(d - deploy_day + 1, days - deploy_day)
-
-        live = day >= deploy_day
-        # The first model's scores on the days it served are already known; only the others need scoring again.
-        first_scores = run.scores.copy()
-        other = live & (run.champion_of != first.version)
-        if other.any():
-            first_scores[other] = first.estimator.predict_proba(served.loc[other, list(FEATURES)].to_numpy(float))[:, 1]
-        baseline = first_scores[live] >= first.threshold
-        without = float(amount[live][y[live] & ~baseline].sum())
-        return PipelineResult(
-            scenario=scenario.name, seed=seed, db_path=Path(db_path), offline_auc=offline_auc,
-            transactions=len(tx), fraud_rate=float(y.mean()), weekly=run.weekly(), alerts=run.alert_frame(),
-            actions=pd.DataFrame(run.actions, columns=["day", "action", "version", "reason"]),
-            detection_lag_days=run.detection_lags(), rollbacks=run.count("rollback"),
-            retrains=run.retrains, promotions=run.count("promote"), fraud_losses_usd=run.losses,
-            fraud_losses_usd_without_monitoring=without, scorer_p50_ms=run.latency_percentile(50),
-            scorer_p99_ms=run.latency_percentile(99), scorer_slo_attainment=run.slo_attainment(),
-            parity_mismatch=run.parity_mismatch())
+            arms[-1].day(d)
+            step()
+        monitored, without, ceiling = arms
+        return _result(scenario, seed, db_path, prepared, monitored, without, ceiling, process)
     finally:
         registry.close()
+
+
+def _result(scenario: Scenario, seed: int, db_path, prepared: Prepared, monitored: Arm, without: Arm, ceiling: Arm,
+            process: IncidentProcess) -> PipelineResult:
+    y = prepared.tx["is_fraud"].to_numpy()
+    shifts = [c.start_day for c in scenario.pipeline.causes if c.kind == "fraud_pattern_shift"]
+    shift = shifts[0] if shifts else (scenario.pipeline.causes[0].start_day if scenario.pipeline.causes else None)
+    actions = pd.DataFrame([(c.day, c.action, c.version, c.reason) for c in monitored.changes],
+                           columns=["day", "action", "version", "reason"])
+    promoted = actions[(actions["action"] == "promote") & (actions["day"] + 1 > (shift or 0))]
+    weekly = monitored.weekly(prepared.deploy_day)
+    for name, arm in (("without_monitoring", without), ("ceiling", ceiling)):
+        other = arm.weekly(prepared.deploy_day)
+        weekly[f"losses_{name}_usd"] = other["losses_usd"].to_numpy()
+        weekly[f"recall_{name}"] = other["recall"].to_numpy()
+    reviewed = np.isfinite(monitored.labels.reviewed_at)
+    weekly["reviewed"] = [int(reviewed[monitored.data.rows(w, w + 6)].sum()) for w in weekly["start_day"]]
+    since = {} if shift is None else {name: arm.losses_between(shift) for name, arm in
+                                     (("monitored", monitored), ("without_monitoring", without),
+                                      ("ceiling", ceiling))}
+    realtime = process.realtime
+    return PipelineResult(
+        scenario=scenario.name, seed=seed, db_path=Path(db_path), offline_auc=prepared.offline_auc,
+        transactions=len(prepared.tx), fraud_rate=float(y.mean()), weekly=weekly, alerts=alert_frame(process.alerts),
+        actions=actions, detection_lag_days=detection_lags(scenario, process.alerts),
+        rollbacks=int((actions["action"] == "rollback").sum()),
+        retrains=int((actions["action"].isin(["deploy", "shadow"])).sum()),
+        promotions=int((actions["action"] == "promote").sum()), fraud_losses_usd=monitored.losses,
+        fraud_losses_usd_without_monitoring=without.losses, fraud_losses_usd_ceiling=ceiling.losses,
+        shift_day=shift, losses_since_shift_usd=since,
+        time_to_model_days=float(promoted["day"].min() + 1 - shift) if shift is not None and len(promoted) else None,
+        reviewed_alerts=int(reviewed.sum()),
+        scorer_p50_ms=realtime.percentile(50), scorer_p99_ms=realtime.percentile(99),
+        scorer_slo_attainment=realtime.slo_attainment(), parity_mismatch=realtime.parity_mismatch())
+
+
+def detection_lags(scenario: Scenario, alerts: list[Alert]) -> dict[str, dict[str, float | None]]:
+    """Per cause and monitor: days from the cause's start to the monitor's first alert after it."""
+    frame = alert_frame(alerts)
+    out = {}
+    for cause in scenario.pipeline.causes:
+        lags = {}
+        for monitor in MONITORS:
+            after = frame[(frame["monitor"] == monitor) & (frame["day"] + 1 > cause.start_day)]
+            lags[monitor] = float(after["day"].min() + 1 - cause.start_day) if len(after) else None
+        out[cause.kind] = lags
+    return out
+
+
+def _skew(scenario: Scenario):
+    for cause in scenario.pipeline.causes:
+        if cause.kind == "skew":
+            return cause.feature, cause.size, DAY_ZERO + cause.start_day * DAY
+    return None
 
 
 def drift_reference(offline: pd.DataFrame, holdout: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -258,27 +340,6 @@ def alert_frame(alerts: list[Alert]) -> pd.DataFrame:
     return pd.DataFrame([[getattr(a, c) for c in columns] for a in alerts], columns=columns)
 
 
-def _fit(features: pd.DataFrame, labels: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
-    """Every fraud and a LEGIT_SHARE sample of the legitimate rows, weighted back up (negative downsampling, as fraud
-    teams train): the fit takes a third of the time and the holdout AUC is unchanged (0.945–0.956 either way on
-    the workshop's data, three seeds)."""
-    keep = labels | (np.random.default_rng(seed).random(len(labels)) < LEGIT_SHARE)
-    # With 0.2% positives and no L2 penalty the first tree gives pure-fraud leaves a jump of ~50 in log-odds,
-    # early stopping halts after a few trees and the ranking is poor (AUC 0.65–0.79 here); a little L2 fixes it.
-    model = HistGradientBoostingClassifier(l2_regularization=1.0, random_state=seed)
-    return model.fit(features.to_numpy(dtype=float)[keep], labels[keep],
-                     sample_weight=np.where(labels[keep], 1.0, 1.0 / LEGIT_SHARE))
-
-
-def _params(feature_set: FeatureSet) -> dict:
-    return {"windows_hours": list(feature_set.windows_hours), "avg_days": feature_set.avg_days,
-            "risk_prior": feature_set.risk_prior, "risk_strength": feature_set.risk_strength}
-
-
-def _jsonable(params: dict) -> dict:
-    return {k: v if isinstance(v, bool | int | float | str | type(None)) else repr(v) for k, v in params.items()}
-
-
 def _served_features(offline: pd.DataFrame, tx: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """The features the online path computes: the offline ones, with the injected skew from its start."""
     served = offline.copy()
@@ -287,223 +348,3 @@ def _served_features(offline: pd.DataFrame, tx: pd.DataFrame, scenario: Scenario
             after = tx["day"].to_numpy() >= cause.start_day
             served.loc[after, cause.feature] = served.loc[after, cause.feature] * (1.0 + cause.size)
     return served
-
-
-class _Serving:
-    """The live part of a run: one call of :meth:`day` per day after deployment."""
-
-    def __init__(self, scenario: Scenario, registry: Registry, tx: pd.DataFrame, offline: pd.DataFrame,
-                 served: pd.DataFrame, feature_set: FeatureSet, first: _Model, reference_recall: float,
-                 reference: np.ndarray, seed: int):
-        self.s, self.registry, self.tx, self.offline, self.served = scenario, registry, tx, offline, served
-        self.rng = np.random.default_rng(seed)
-        self.champion, self.previous = first, None
-        self.versions = {first.version: first}
-        self.reference_recall = reference_recall
-        self.seed = seed
-        self.day_of = tx["day"].to_numpy()
-        self.y = tx["is_fraud"].to_numpy()
-        self.amount = tx["amount"].to_numpy()
-        self.ts = tx["ts"]
-        self.label_time = tx["label_time"]
-        self.start = DAY_ZERO
-        self.scores = np.full(len(tx), np.nan)
-        self.flagged = np.zeros(len(tx), dtype=bool)
-        self.champion_of = np.zeros(len(tx), dtype=int)
-        self.holdout = reference
-        self.monitors = DailyMonitors(scenario, drift_reference(offline, reference, self.rng),
-                                      int(reference.sum()), reference_recall)
-        self.stream_scored = ScoredStream(tx, served, self.scores, self.flagged)
-        self.alerts: list[Alert] = []
-        self.actions: list[tuple] = []
-        self.retrains = 0
-        self.losses = 0.0
-        self.cooldown_until = -math.inf
-        self.latencies: list[float] = []
-        self.mismatch: dict[str, list[bool]] = {f: [] for f in FEATURES}
-        self.stream = OnlineStream(tx, feature_set, skew=self._skew())
-        self.served_rows = served[list(FEATURES)].to_numpy(float)
-        self.offline_rows = offline[list(FEATURES)].to_numpy(float)
-
-    def _skew(self):
-        for cause in self.s.pipeline.causes:
-            if cause.kind == "skew":
-                return cause.feature, cause.size, self.start + cause.start_day * DAY
-        return None
-
-    # ------------------------------------------------------------------------------------------ one day
-
-    def day(self, d: int) -> None:
-        rows = np.flatnonzero(self.day_of == d)
-        if rows.size == 0:
-            return
-        champion = self.champion
-        scores = champion.estimator.predict_proba(self.served.iloc[rows][list(FEATURES)].to_numpy(float))[:, 1]
-        self.scores[rows] = scores
-        self.flagged[rows] = scores >= champion.threshold
-        self.champion_of[rows] = champion.version
-        missed = rows[self.y[rows] & ~self.flagged[rows]]
-        self.losses += float(self.amount[missed].sum())
-        self.registry.record_scores(pd.DataFrame({
-            "tx_id": self.tx["tx_id"].to_numpy()[rows], "model_version": champion.version, "score": scores,
-            "scored_at": self.ts.to_numpy()[rows]}))
-        self._real_time_sample(rows)
-        end = self.start + (d + 1) * DAY
-        fired = self._monitor(d, rows, end)
-        if fired and d >= self.cooldown_until:
-            self._respond(d, end, fired)
-
-    def _real_time_sample(self, rows: np.ndarray) -> None:
-        """Feed the day to the online state; score a sample one by one as the real-time scorer does (online
-        features + model), timing each against the SLO, and check its features against the offline definition
-        the model was trained on (parity: training–serving skew shows here)."""
-        k = min(self.s.pipeline.scorer_sample_per_day, rows.size)
-        sample = set(self.rng.choice(rows, k, replace=False).tolist()) if k else set()
-        online, scorer, offline = self.stream.online, self.champion.scorer, self.offline_rows
-
-        def visit(i: int, row: dict) -> None:
-            started = time.perf_counter()
-            values = online.features(row)
-            scorer.probability([values[f] for f in FEATURES])
-            self.latencies.append((time.perf_counter() - started) * 1000.0)
-            for j, f in enumerate(FEATURES):
-                a, b = values[f], offline[i, j]
-                self.mismatch[f].append(not ((math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-9 * max(1, abs(b))))
-
-        self.stream.advance(rows[-1] + 1, visit, only=sample)
-
-    # ------------------------------------------------------------------------------------------ monitors
-
-    def _monitor(self, d: int, rows: np.ndarray, end: pd.Timestamp) -> list[str]:
-        fired = []
-        for alert in self.monitors.check(d, end, rows, self.stream_scored, lambda: self._holdout_scores(self.champion)):
-            self._alert(alert)
-            fired.append(alert.monitor)
-        return fired
-
-    def _holdout_scores(self, model: _Model) -> np.ndarray:
-        """A model's scores on the holdout, computed once per model (not every day)."""
-        if model.holdout_scores is None:
-            model.holdout_scores = model.estimator.predict_proba(self.offline_rows[self.holdout])[:, 1]
-        return model.holdout_scores
-
-    def _alert(self, alert: Alert) -> None:
-        at = (self.start + (alert.day + 1) * DAY).to_pydatetime()
-        self.alerts.append(alert)
-        self.registry.record_alert(at=at, monitor=alert.monitor, detector=alert.detector,
-                                   statistic=float(alert.statistic), threshold=float(alert.threshold),
-                                   detail=alert.detail)
-
-    # ------------------------------------------------------------------------------------ incident process
-
-    def _respond(self, d: int, end: pd.Timestamp, fired: list[str]) -> None:
-        """Compare the champion, the previous version and a challenger retrained on the labels known now, on the
-        most recent mature weeks; the gate keeps the champion unless another is better by GATE_MARGIN.
-
-        Labels are what the team knows today: a fraud whose chargeback has arrived is fraud, a transaction a week
-        old without one is presumed legitimate (some of those will turn out fraud later: the labels are provisional,
-        as in any fraud team's retraining)."""
-        known = self.y & (self.label_time <= end).to_numpy()
-        newest = d - LABEL_MATURITY_DAYS
-        recent = (self.day_of > newest - RECENT_LABEL_DAYS) & (self.day_of <= newest)
-        older = (self.day_of > newest - RECENT_LABEL_DAYS - RETRAIN_DAYS) & (self.day_of <= newest - RECENT_LABEL_DAYS)
-        older &= self.day_of >= 0  # history days were never scored and trained nothing
-        if known[recent].sum() < 5 or known[older].sum() < 20:
-            self._act(d, "keep", self.champion.version, f"alert from {', '.join(fired)}; too few known frauds "
-                      "to compare models")
-            self.cooldown_until = d + self.s.pipeline.cooldown_days
-            return
-        evaluate = self.served_rows[recent]
-
-        def auc(model: _Model) -> float:
-            return detectors.roc_auc(known[recent], model.estimator.predict_proba(evaluate)[:, 1])
-
-        estimator = _fit(self.offline.loc[older, list(FEATURES)], known[older], self.seed + d)
-        self.retrains += 1
-        threshold = float(np.quantile(estimator.predict_proba(evaluate)[:, 1], 1.0 - self.s.pipeline.alert_share))
-        challenger = _Model(-1, estimator, threshold)
-        candidates = {"champion": auc(self.champion), "challenger": auc(challenger)}
-        if self.previous is not None:
-            candidates["previous"] = auc(self.previous)
-        best = max(candidates, key=candidates.get)
-        scores = ", ".join(f"{name} {value:.3f}" for name, value in candidates.items())
-        frauds = int(known[recent].sum())
-        # The gate wants a gain beyond noise: twice the Hanley–McNeil standard error of the champion's AUC on these
-        # frauds (conservative: the paired difference of two AUCs on the same rows varies less).
-        champion_auc = candidates["champion"]
-        margin = max(GATE_MARGIN, 2.0 * math.sqrt(max(champion_auc * (1.0 - champion_auc), 1e-6) / frauds))
-        why = (f"alert from {', '.join(fired)}; AUC on days {newest - RECENT_LABEL_DAYS + 1}–{newest} with the "
-               f"{frauds} frauds known on day {d + 1}: {scores}; the gate needs +{margin:.3f}")
-        at = end.to_pydatetime()
-        if best == "champion" or frauds < GATE_MIN_FRAUDS or candidates[best] < champion_auc + margin:
-            self._act(d, "keep", self.champion.version, why)
-        elif best == "previous":
-            self.registry.set_alias("champion", self.previous.version, reason=why, actor="incident_process",
-                                    action="rollback", at=at)
-            self.champion, self.previous = self.previous, self.champion
-            self._act(d, "rollback", self.champion.version, why)
-        else:
-            feature_set = FeatureSet()
-            dataset_id = self.registry.register_dataset(f"retrain-day-{d}", self.tx.loc[older])
-            feature_version = self.registry.register_feature_set(feature_set.name, feature_set.sql,
-                                                                 _params(feature_set))
-            challenger.version = self.registry.register_model(
-                estimator, name="card_fraud", params=_jsonable(estimator.get_params()),
-                metrics={"recent_auc": candidates["challenger"], "threshold": threshold},
-                dataset_id=dataset_id, feature_version=feature_version, code_version=__version__)
-            self.registry.set_alias("champion", challenger.version, reason=why, actor="incident_process",
-                                    action="promote", at=at)
-            self.champion, self.previous = challenger, self.champion
-            self._act(d, "promote", challenger.version, why)
-        self.cooldown_until = d + self.s.pipeline.cooldown_days
-
-    def _act(self, d: int, action: str, version: int, reason: str) -> None:
-        self.actions.append((d, action, version, reason))
-
-    def count(self, action: str) -> int:
-        return sum(1 for a in self.actions if a[1] == action)
-
-    # ------------------------------------------------------------------------------------------ summary
-
-    def weekly(self) -> pd.DataFrame:
-        live = np.flatnonzero(~np.isnan(self.scores))
-        frame = pd.DataFrame({"day": self.day_of[live], "y": self.y[live], "score": self.scores[live],
-                              "flagged": self.flagged[live], "amount": self.amount[live],
-                              "champion": self.champion_of[live]})
-        first_day = int(frame["day"].min())
-        frame["week"] = (frame["day"] - first_day) // 7
-        rows = []
-        for week, g in frame.groupby("week"):
-            frauds = int(g["y"].sum())
-            rows.append({"week": int(week), "start_day": int(g["day"].min()), "transactions": len(g),
-                         "frauds": frauds, "auc": detectors.roc_auc(g["y"].to_numpy(), g["score"].to_numpy()),
-                         "recall": float(g.loc[g["y"], "flagged"].mean()) if frauds else math.nan,
-                         "alert_rate": float(g["flagged"].mean()),
-                         "losses_usd": float(g.loc[g["y"] & ~g["flagged"], "amount"].sum()),
-                         "champion": int(g["champion"].iloc[-1])})
-        return pd.DataFrame(rows)
-
-    def alert_frame(self) -> pd.DataFrame:
-        return alert_frame(self.alerts)
-
-    def detection_lags(self) -> dict[str, dict[str, float | None]]:
-        out = {}
-        alerts = self.alert_frame()
-        for cause in self.s.pipeline.causes:
-            lags = {}
-            for monitor in MONITORS:
-                after = alerts[(alerts["monitor"] == monitor) & (alerts["day"] + 1 > cause.start_day)]
-                lags[monitor] = float(after["day"].min() + 1 - cause.start_day) if len(after) else None
-            out[cause.kind] = lags
-        return out
-
-    def latency_percentile(self, q: float) -> float:
-        return float(np.percentile(self.latencies, q)) if self.latencies else math.nan
-
-    def slo_attainment(self) -> float:
-        if not self.latencies:
-            return math.nan
-        return float(np.mean(np.asarray(self.latencies) <= self.s.pipeline.score_slo_ms))
-
-    def parity_mismatch(self) -> dict[str, float]:
-        return {f: float(np.mean(v)) if v else math.nan for f, v in self.mismatch.items()}

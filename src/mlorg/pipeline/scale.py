@@ -11,11 +11,14 @@ SCALES = ("full", "small")
 # "small" is the story at a test's (or a slow laptop's) scale: 105 days of 800 transactions, a tenth of the shipped
 # million, computed in seconds. Fraud is 2% rather than 0.2% so that a small day still holds enough frauds (16) for
 # the model to learn from and for the monitors to see the shift (at 1% neither the alert rate nor recall moved
-# beyond noise).
-# 105 days is the fewest that leave the recall monitor a window of labels after the shift (pipeline_minimum_days).
+# beyond noise); the alerts, the interim alerts and the investigators' capacity grow with it (10%, 20%, 30%), so that
+# alerts hold fraud in the same proportion as at full scale.
+# 120 days leave the recall monitor a window of labels after a shift at the shipped point of the live days
+# (pipeline_minimum_days); routine retrains keep their place in the live days too.
 # 45 days of card history (not 30) so that new cards' first devices no longer move the new-device feature by then.
-SMALL = {"days": 105, "transactions_per_day": 800.0, "cards": 4000, "history_days": 45, "train_days": 30,
-         "holdout_days": 14, "fraud_rate": 0.02, "scorer_sample_per_day": 10}
+SMALL = {"days": 120, "transactions_per_day": 800.0, "cards": 4000, "history_days": 45, "train_days": 30,
+         "holdout_days": 14, "fraud_rate": 0.02, "scorer_sample_per_day": 10,
+         "alert_share": 0.1, "interim_alert_share": 0.2, "review_capacity_share": 0.3}
 
 
 def at_scale(scenario: Scenario, scale: str) -> Scenario:
@@ -31,7 +34,8 @@ def at_scale(scenario: Scenario, scale: str) -> Scenario:
     causes = tuple(dataclasses.replace(c, start_day=float(round(
         small.train_days + small.holdout_days + (c.start_day - deploy_day(scenario)) * small_live / live)))
         for c in p.causes)
-    return scenario.replace(pipeline=dataclasses.replace(small, causes=causes))
+    every = max(1, round(p.retrain_every_days * small_live / live))
+    return scenario.replace(pipeline=dataclasses.replace(small, causes=causes, retrain_every_days=every))
 
 
 def deploy_day(scenario: Scenario) -> int:

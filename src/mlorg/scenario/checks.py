@@ -123,10 +123,10 @@ def check_pipeline(p: Pipeline) -> list[str]:
         if cause.start_day >= p.days:
             errors.append(f"{where}.start_day: {number_text(cause.start_day)} is not allowed; must be < pipeline.days "
                           f"({p.days})")
-        if cause.kind == "upstream_break" and cause.feature not in ("device_id", "country"):
-            errors.append(f"{where}.feature: {toml_text(cause.feature)} is not allowed; an upstream break needs the "
+        if cause.kind in ("upstream_break", "bad_version") and cause.feature not in ("device_id", "country"):
+            errors.append(f"{where}.feature: {toml_text(cause.feature)} is not allowed; {cause.kind} needs the "
                           "source that breaks: device_id or country")
-        if cause.kind in ("fraud_pattern_shift", "covariate_shift", "upstream_break") and cause.size > 1:
+        if cause.kind in ("fraud_pattern_shift", "covariate_shift", "upstream_break", "bad_version") and cause.size > 1:
             errors.append(f"{where}.size: {number_text(cause.size)} is not allowed; a {cause.kind} size is a share, "
                           "must be <= 1")
         if cause.kind == "skew":
@@ -135,6 +135,13 @@ def check_pipeline(p: Pipeline) -> list[str]:
             if cause.feature not in FEATURES:
                 errors.append(f"{where}.feature: {toml_text(cause.feature)} is not allowed; a skew names the feature "
                               f"the online path computes wrongly, one of {', '.join(FEATURES)}")
+    if p.interim_alert_share < p.alert_share:
+        errors.append(f"pipeline.interim_alert_share: {number_text(p.interim_alert_share)} is not allowed; the interim "
+                      f"remedy flags more, so it must be >= alert_share ({number_text(p.alert_share)})")
+    if p.interim_alert_share + p.alert_share > p.review_capacity_share + 1e-12:
+        errors.append(f"pipeline.review_capacity_share: {number_text(p.review_capacity_share)} is not allowed; the "
+                      f"investigators must be able to review the interim alerts and a shadow model's, so it must be "
+                      f">= interim_alert_share + alert_share ({number_text(p.interim_alert_share + p.alert_share)})")
     return errors
 
 
