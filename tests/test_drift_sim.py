@@ -244,7 +244,10 @@ def test_watching_the_alert_rate_finds_the_fraud_pattern_shift_before_feature_mo
 
     features, predictions = concept_lags("fraud_drift_feature_monitoring"), concept_lags(
         "fraud_drift_prediction_monitoring")
-    assert np.median(predictions) < np.median(features) / 3
+    # The calibrated shift moves the alert rate by 0.0052σ and alerts are 2.7 times burstier than independent ones
+    # (mlorg calibrate, scenarios/fraud_drift.toml): at the issuer's 110,000 transactions a day a week's window still
+    # shows it in about a week, while feature monitoring never does and the business takes two to three weeks.
+    assert np.median(predictions) < np.median(features) / 2
     assert np.median(predictions) < fraud().impact.label_delay_days  # before the labels could show it
 
 

@@ -170,7 +170,7 @@ def test_the_money_basis_names_each_class_its_value_and_its_source():
     fraud = load(SCENARIOS / "fraud_drift.toml")
     classes = planner.portfolio_frame(fraud).set_index("class")
     assert list(classes.index) == [c.name for c in fraud.portfolio]
-    assert classes.loc["card_fraud", "value a day when healthy"] == "$21,500"
+    assert classes.loc["card_fraud", "value a day when healthy"] == "$15,800"
     assert classes.loc["card_fraud", "governance"] == "model-risk review, 14 days in shadow"
     assert classes.loc["collections_propensity", "where the value comes from"].startswith("Assumption:")
     # A scenario without a portfolio: one class, valued from its [impact] block, and saying so.

@@ -42,7 +42,7 @@ def argv_of(line: str, folder: Path) -> list[str]:
     assert words[0] == "mlorg"
     argv = []
     for word in words[1:]:
-        word = re.sub(r"^/tmp/(\w+\.duckdb)$", lambda m: str(folder / m[1]), word)  # a registry: here, not /tmp
+        word = re.sub(r"^/tmp/(\w+\.(?:duckdb|toml))$", lambda m: str(folder / m[1]), word)  # here, not /tmp
         argv += sorted(glob.glob(word)) if "*" in word else [word]
     if argv[:2] == ["serving", "plan"]:
         return argv

@@ -160,7 +160,7 @@ def show_replay(after: workshop.Run, before: workshop.Run, scenario: Scenario,
         {WITHOUT: workshop.weekly_losses(before.weekly, before.days),
          CEILING: workshop.weekly_losses(ceiling, after.days),
          WITH: workshop.weekly_losses(after.weekly, after.days)},
-        start_day=scale.deploy_day(scenario), actions=after.actions[after.actions["action"] != "shadow"],
+        start_day=scale.deploy_day(scenario), actions=after.actions[~after.actions["action"].isin(["shadow", "keep"])],
         shift_day=cause.start_day, shift_label=workshop.SHIFT_LABELS[cause.kind]))
     columns = st.columns(4)
     columns[0].metric("Alerts", len(after.alerts))

@@ -15,7 +15,7 @@ from mlorg import workshop
 from mlorg.pipeline.run import DAY_ZERO
 
 WITHOUT, WITH = "without monitoring", "with monitoring and rollback"
-CEILING = "ceiling: the same actions knowing every label"
+CEILING = "ceiling: every label known"
 
 STEP = "workshop_step"  # how far this session has gone: an index into STEPS
 

@@ -42,7 +42,7 @@ LOSS_COLOUR = "#e45756"
 RECALL_COLOUR = "#4c78a8"
 SHIFT_COLOUR = "#9d755d"
 RUN_COLOURS = {"without monitoring": "#e45756", "with monitoring and rollback": "#54a24b",
-               "ceiling: the same actions knowing every label": "#bab0ac"}
+               "ceiling: every label known": "#bab0ac"}
 ALARM_COLOURS = {"before the shift (false alarm)": "#bab0ac", "after the shift": "#e45756"}
 
 
@@ -135,7 +135,8 @@ def cumulative_losses(runs: dict[str, pd.DataFrame], *, start_day: float, action
     dashes = [[6, 4]] + [[1, 0]] * (len(names) - 1)
     lines = alt.Chart(data).mark_line(point=True).encode(
         x=x, y=y, color=alt.Color("run:N", title=None, sort=names, scale=alt.Scale(domain=names, range=colours),
-                                  legend=alt.Legend(orient="bottom", labelLimit=0)),
+                                  # vertical, so that three runs and the actions' shapes fit a narrow page
+                                  legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0)),
         strokeDash=alt.StrokeDash("run:N", sort=names, scale=alt.Scale(domain=names, range=dashes), legend=None),
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("day:Q", format=".0f"),
                  alt.Tooltip("losses:Q", title="losses (USD)", format="$,.0f")])
@@ -147,7 +148,7 @@ def cumulative_losses(runs: dict[str, pd.DataFrame], *, start_day: float, action
         seen = list(dict.fromkeys(marks["action"]))
         layers.append(alt.Chart(marks).mark_point(shape="diamond", size=120, filled=True).encode(
             x=x, y=y, shape=alt.Shape("action:N", title="incident process", sort=seen,
-                                      legend=alt.Legend(orient="bottom")),
+                                      legend=alt.Legend(orient="bottom", direction="vertical")),
             fill=alt.value("#222222"),
             tooltip=[alt.Tooltip("day:Q", format=".0f"), alt.Tooltip("action:N"),
                      alt.Tooltip("version:Q", title="model version"), alt.Tooltip("reason:N")]))

@@ -58,6 +58,10 @@ def add_commands(sub) -> None:
                     "detection lag and false alarms per monitor and cause, and scorer latency, side by side.")
     _pipeline_options(calibrate, "scenario file with a [pipeline] section that injects causes (default "
                                  "scenarios/fraud_drift.toml)")
+    calibrate.add_argument("--write", type=Path, metavar="OUT.toml",
+                           help="also measure the simulator's inputs for the fraud model (drift sizes, healthy recall, "
+                                "label delays, alert bursts, what each remedy wins back) and write the scenario with "
+                                "them, self-contained, each marked with how it was measured")
     calibrate.set_defaults(handler=cmd_calibrate)
 
 
@@ -147,9 +151,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                            progress=progress_bar("days", show=not args.json))
     except (ValueError, NotImplementedError) as exc:
         raise UsageError(str(exc)) from None
+    measured = _write_calibrated(scenario, args) if args.write else []
     if args.json:
-        print(json.dumps(result.to_json(), allow_nan=False))
+        out = result.to_json()
+        if args.write:
+            out["measured"] = [{"field": f"{m.table}.{m.key}", "value": m.value, "how": m.how} for m in measured]
+        print(json.dumps(out, allow_nan=False))
         return 0
+    if measured:
+        print(f"wrote {args.write}: {scenario.name} with the inputs measured on its reference pipeline\n")
+        for m in measured:
+            print(f"  {m.table}.{m.key} = {fmt(m.value)}: {m.how}")
+        print()
     print(f"{scenario.name}: the simulator's model against the reference pipeline, seed {args.seed}\n")
     table = [("monitor", "cause", "shift", "lag measured", "lag predicted (90% range)", "false alarms/month",
               "predicted")]
@@ -169,6 +182,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     latency += [(f"p{round(q * 100)}", fmt(m), fmt(p)) for q, m, p in result.latency.itertuples(index=False)]
     print(columns(latency))
     return 0
+
+
+def _write_calibrated(scenario, args: argparse.Namespace) -> list:
+    """Measure the simulator's inputs and write the calibrated scenario to ``args.write`` (whole or not at all)."""
+    from mlorg.pipeline import calibrated
+
+    days = args.days or scenario.pipeline.days
+    try:
+        measured = calibrated.measure_inputs(scenario, args.seed, days)
+        source = f"{args.file} at {args.scale} scale (seed {args.seed}, {days} days)"
+        text = calibrated.write(scenario, measured, source)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    partial = args.write.with_name(f".{args.write.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(args.write)
+    except OSError as exc:
+        raise UsageError(f"--write: {args.write}: {exc.strerror or exc}") from None
+    return measured
 
 
 def _lag_range(mean: float, low: float, high: float) -> str:

@@ -58,7 +58,7 @@ class Data:
     @staticmethod
     def end_hours(d: int) -> float:
         """The end of day ``d`` in hours since the epoch."""
-        return _DAY_ZERO_HOURS + (d + 1) * 24.0
+        return DAY_ZERO_HOURS + (d + 1) * 24.0
 
     def book(self, *, oracle: bool = False) -> LabelBook:
         from mlorg.pipeline.labels import chargeback_window_days
@@ -68,7 +68,7 @@ class Data:
         return LabelBook(self.ts_hours, self.y, self.chargeback_hours, p.review_delay_days, window, oracle=oracle)
 
 
-_DAY_ZERO_HOURS = float(pd.Timestamp("2026-01-01").value / 3.6e12)
+DAY_ZERO_HOURS = float(pd.Timestamp("2026-01-01").value / 3.6e12)
 
 
 def _hours(times) -> np.ndarray:

@@ -75,6 +75,10 @@ class SignalMonitor:
     window_hours: float = spec(24.0, unit="hours", lo=0.0, lo_open=True, hi=8760.0,
                                doc="traffic compared with the reference at each check")
     cadence_hours: float = spec(24.0, unit="hours", lo=0.0, lo_open=True, hi=8760.0, doc="time between checks")
+    dispersion: float = spec(1.0, lo=1.0, hi=1000.0,
+                             doc="how much burstier the signal is than independent samples (fraud alerts come in "
+                             "campaigns; `mlorg calibrate` measures it): a window counts as window / dispersion "
+                             "samples")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -39,9 +39,10 @@ class Monitors:
         for name in ("features", "predictions"):
             m = getattr(s.monitoring, name)
             if m.enabled:
+                # Bursty samples (dispersion > 1) carry less information: n of them count as n / dispersion.
                 self.signal[name] = Monitor(detector=m.detector, threshold=m.threshold,
-                                            window=max(1, round(traffic * m.window_hours)),
-                                            cadence_hours=m.cadence_hours, traffic_per_hour=traffic)
+                                            window=max(1, round(traffic * m.window_hours / m.dispersion)),
+                                            cadence_hours=m.cadence_hours, traffic_per_hour=traffic / m.dispersion)
         p = s.monitoring.performance
         self.performance = None
         if p.enabled:
