@@ -49,7 +49,7 @@ STORY = (
     ("Let the months pass", "Weeks live"),
     ("Diagnose: what went wrong?", "What went wrong?"),
     ("Reveal the answer", "The answer, and the evidence"),
-    ("Turn on monitoring and automated rollback, and replay", "Challengers retrained"),
+    ("Turn on monitoring and automated rollback, and replay", "Models retrained"),
     ("Compare", "Fraud losses saved"),
 )
 GUESS = "Fraudsters changed their pattern: fraud now looks like the card's normal spending (concept drift)"

@@ -79,6 +79,9 @@ class IncidentProcess:
 
     # ------------------------------------------------------------------------------------------- each day
 
+    def before_day(self, arm: Arm, d: int) -> None:
+        pass  # the routine retrain is the arm's own; the process acts on what a day showed
+
     def after_day(self, arm: Arm, d: int, rows: np.ndarray) -> None:
         champion = arm.champion
         self.registry.record_scores(pd.DataFrame({

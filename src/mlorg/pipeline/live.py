@@ -88,7 +88,9 @@ class Shadow:
 
 
 class Operator(Protocol):
-    """Whatever operates the model after each day: the incident process, or the ceiling's script."""
+    """Whatever operates the model around each day: the incident process, or the ceiling's script."""
+
+    def before_day(self, arm: Arm, d: int) -> None: ...
 
     def after_day(self, arm: Arm, d: int, rows: np.ndarray) -> None: ...
 
@@ -130,7 +132,7 @@ class Arm:
     # ---------------------------------------------------------------------------------------------- one day
 
     def day(self, d: int) -> None:
-        if self.operator is not None and hasattr(self.operator, "before_day"):
+        if self.operator is not None:
             self.operator.before_day(self, d)
         if self.routine and (d - self.data.deploy_day) % self.p.retrain_every_days == 0 and d > self.data.deploy_day:
             # The calendar holds whatever happened since: a routine retrain learns from the same labels a challenger
