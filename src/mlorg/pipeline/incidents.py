@@ -69,7 +69,6 @@ class IncidentProcess:
         self.alerts: list[Alert] = []
         self.cooldown_until = -math.inf
         self.challengers = 0
-        self.retrains = 0
         self.feature_set = FeatureSet()
         self.stream: ScoredStream | None = None
 
@@ -156,7 +155,6 @@ class IncidentProcess:
 
     def _challenge(self, arm: Arm, d: int, why: str) -> None:
         challenger = arm.train(d + 1)
-        self.retrains += 1
         self.challengers += 1
         frauds = int(arm.labels.known_fraud(arm.data.rows(max(0, d + 1 - arm.p.retrain_window_days), d),
                                             arm.data.end_hours(d)).sum())
