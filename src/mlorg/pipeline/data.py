@@ -36,7 +36,7 @@ BREAKABLE_SOURCES = ("device_id", "country")
 # feature, what it does).
 EXAMPLE_CAUSES = {
     "covariate_shift": (0.2, "", "a new segment of cards (20% of traffic, 2.5× the spending)"),
-    "fraud_pattern_shift": (0.6, "", "a new fraud pattern (60% of fraud imitates its victims)"),
+    "fraud_pattern_shift": (0.6, "", "a new fraud pattern (60% of fraud a new kind, built from its victims' habits)"),
     "upstream_break": (0.3, "device_id", "the device source turns null for 30% of transactions"),
 }
 COLUMNS = ("tx_id", "ts", "day", "card_id", "merchant_id", "merchant_category", "amount", "channel", "device_id",
@@ -133,11 +133,11 @@ class Cause:
     """A cause of model failure, active from ``start_day`` (days after the start) to the end.
 
     ``size`` by kind: fraud_pattern_shift — share (0..1] of fraud transactions that come from the new
-    "new_pattern" campaign, which imitates the victim's normal behaviour; covariate_shift — share (0..1) of
-    transactions from a new segment of cards with home country BR and 2.5× higher spending; upstream_break —
-    share (0..1] of transactions whose ``feature`` source ("device_id" or "country") is null; skew — the
-    magnitude the online feature path applies to ``feature`` (the generator only records it);
-    label_delay — factor (> 0) on the label delays of transactions from the start on.
+    "new_pattern" campaign, a new modus operandi built from the victims' habits (see _pattern_shift);
+    covariate_shift — share (0..1) of transactions from a new segment of cards with home country BR and 2.5×
+    higher spending; upstream_break — share (0..1] of transactions whose ``feature`` source ("device_id" or
+    "country") is null; skew — the magnitude the online feature path applies to ``feature`` (the generator only
+    records it); label_delay — factor (> 0) on the label delays of transactions from the start on.
     """
 
     kind: str
