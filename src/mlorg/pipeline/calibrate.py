@@ -49,7 +49,6 @@ from mlorg.monitoring.characteristics import (
     PerformanceMonitor,
     shift_from_psi,
 )
-from mlorg.pipeline import monitors
 from mlorg.pipeline.data import EXAMPLE_CAUSES
 from mlorg.pipeline.features import FEATURES, FeatureSet, OnlineStream
 from mlorg.pipeline.monitors import DRIFT_WATCHED, DailyMonitors, ScoredStream
@@ -179,7 +178,7 @@ def _shadow(scenario: Scenario, seed: int, days: int, progress) -> Shadow:
         monitors = DailyMonitors(scenario, drift_reference(prepared.offline, prepared.holdout,
                                                            np.random.default_rng(seed)),
                                  int(prepared.holdout.sum()), prepared.recall_estimate, prepared.precision_estimate,
-                                 alert_dispersion(prepared), all_monitors=True)
+                                 prepared.dispersion, all_monitors=True)
         alerts, readings = [], []
         day = tx["day"].to_numpy()
         for d in range(prepared.deploy_day, days):
@@ -303,12 +302,6 @@ def _predictions_model(scenario: Scenario, cause, drifted: Shadow, quiet: Shadow
         mean, p05, p95 = _lag_quantiles(lambda f: monitor.alarm_probability(f * shift_after), m.window_hours)
     return _Prediction("mean", m.threshold, shift_before, shift_after, monitor.alarm_probability(shift_before),
                        mean, p05, p95, dispersion)
-
-
-def alert_dispersion(prepared: Prepared) -> float:
-    """The over-dispersion of the holdout's daily alert rate (:func:`mlorg.pipeline.monitors.alert_dispersion`)."""
-    return monitors.alert_dispersion(prepared.tx["day"].to_numpy()[prepared.holdout],
-                                     prepared.holdout_scores >= prepared.threshold)
 
 
 def _features_model(scenario: Scenario, cause, drifted: Shadow, quiet: Shadow) -> _Prediction:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from mlorg import __version__
 from mlorg.pipeline.features import FeatureSet
-from mlorg.pipeline.live import Arm, Change, Data
+from mlorg.pipeline.live import DAY, DAY_ZERO, Arm, Change, Data
 from mlorg.pipeline.monitors import Alert, DailyMonitors, ScoredStream
 from mlorg.pipeline.realtime import RealTimeSample
 from mlorg.pipeline.registry import Registry
@@ -41,7 +41,6 @@ MAX_CHALLENGERS = 4
 REGISTRY_ACTIONS = {"deploy": ("champion", "deploy"), "promote": ("champion", "promote"),
                     "rollback": ("champion", "rollback"), "interim": ("champion", "threshold"),
                     "interim_end": ("champion", "threshold"), "shadow": ("challenger", "shadow")}
-DAY_ZERO = pd.Timestamp("2026-01-01")
 
 
 def _errors() -> str:
@@ -88,7 +87,7 @@ class IncidentProcess:
             "score": arm.scores[rows], "scored_at": self.data.tx["ts"].to_numpy()[rows]}))
         if self.realtime is not None:
             self.realtime.day(rows, champion)
-        end = DAY_ZERO + (d + 1) * pd.Timedelta(days=1)
+        end = DAY_ZERO + (d + 1) * DAY
         fired = []
         for alert in self.monitors.check(d, end, rows, self.stream, lambda: self._holdout_scores(arm.champion)):
             self._record_alert(alert)
@@ -113,7 +112,7 @@ class IncidentProcess:
 
     def _record_alert(self, alert: Alert) -> None:
         self.alerts.append(alert)
-        self.registry.record_alert(at=(DAY_ZERO + (alert.day + 1) * pd.Timedelta(days=1)).to_pydatetime(),
+        self.registry.record_alert(at=(DAY_ZERO + (alert.day + 1) * DAY).to_pydatetime(),
                                    monitor=alert.monitor, detector=alert.detector,
                                    statistic=float(alert.statistic), threshold=float(alert.threshold),
                                    detail=alert.detail)
@@ -182,7 +181,7 @@ class IncidentProcess:
     # ------------------------------------------------------------------------------------------ registry
 
     def changed(self, arm: Arm, d: int, action: str, model: Model, reason: str) -> None:
-        at = (DAY_ZERO + (d + 1) * pd.Timedelta(days=1)).to_pydatetime()
+        at = (DAY_ZERO + (d + 1) * DAY).to_pydatetime()
         if model.version < 0:
             rows = arm.data.rows(max(0, model.trained_day - arm.p.retrain_window_days), model.trained_day - 1)
             dataset_id = self.registry.register_dataset(f"retrain-day-{model.trained_day}", self.data.tx.iloc[rows])

@@ -68,7 +68,9 @@ class Data:
         return LabelBook(self.ts_hours, self.y, self.chargeback_hours, p.review_delay_days, window, oracle=oracle)
 
 
-DAY_ZERO_HOURS = float(pd.Timestamp("2026-01-01").value / 3.6e12)
+DAY_ZERO = pd.Timestamp("2026-01-01")  # day 0 of every run: the first training day (history days are negative)
+DAY = pd.Timedelta(days=1)
+DAY_ZERO_HOURS = float(DAY_ZERO.value / 3.6e12)
 
 
 def _hours(times) -> np.ndarray:

@@ -35,14 +35,13 @@ from mlorg.monitoring import detectors
 from mlorg.pipeline.data import Cause, DataSpec, generate
 from mlorg.pipeline.features import FEATURES, FeatureSet, offline_features
 from mlorg.pipeline.incidents import IncidentProcess, Script, _jsonable, _params
-from mlorg.pipeline.live import Arm, Data
+from mlorg.pipeline.live import DAY, DAY_ZERO, Arm, Data
 from mlorg.pipeline.monitors import MONITORS, Alert, DailyMonitors, alert_dispersion, clustered_share
 from mlorg.pipeline.realtime import RealTimeSample
 from mlorg.pipeline.registry import Registry
 from mlorg.pipeline.training import Model, fit
 from mlorg.scenario import Scenario, pipeline_minimum_days
 
-DAY = pd.Timedelta(days=1)
 REFERENCE_ROWS = 20_000  # holdout rows kept as the feature-drift reference
 DATA_CAUSES = ("fraud_pattern_shift", "covariate_shift", "upstream_break", "skew", "label_delay")
 
@@ -115,7 +114,6 @@ class PipelineResult:
         return self.fraud_losses_usd_without_monitoring - self.fraud_losses_usd_ceiling
 
 
-DAY_ZERO = pd.Timestamp("2026-01-01")
 
 
 def data_spec(scenario: Scenario, days: int | None = None) -> DataSpec:
@@ -178,6 +176,11 @@ class Prepared:
     @property
     def precision_estimate(self) -> tuple[float, float]:
         return self.holdout_precision, self.holdout_precision_se
+
+    @property
+    def dispersion(self) -> float:
+        """How much burstier the holdout's daily alert rate is than independent alerts (monitors.alert_dispersion)."""
+        return alert_dispersion(self.tx["day"].to_numpy()[self.holdout], self.holdout_scores >= self.threshold)
 
 
 def prepare(scenario: Scenario, seed: int, days: int) -> Prepared:
@@ -244,8 +247,7 @@ def _run(scenario: Scenario, db_path: str | Path, seed: int, days: int | None,
         rng = np.random.default_rng(seed)
         monitors = DailyMonitors(scenario, drift_reference(prepared.offline, prepared.holdout, rng),
                                  int(prepared.holdout.sum()), prepared.recall_estimate, prepared.precision_estimate,
-                                 alert_dispersion(tx["day"].to_numpy()[prepared.holdout],
-                                                  prepared.holdout_scores >= prepared.threshold))
+                                 prepared.dispersion)
         realtime = RealTimeSample(tx, data.offline, scenario.pipeline.scorer_sample_per_day,
                                   scenario.pipeline.score_slo_ms, rng, _skew(scenario))
         built = scenario.platform.capabilities
