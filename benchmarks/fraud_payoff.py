@@ -7,8 +7,11 @@ true label). Prints per seed the whole-run fraud losses of each, the saving, the
 lags and the days from the shift to a model in service, then the mean saving with a 95% t-interval over the seeds.
 With --monitors it also replays each seed beside the untouched first model without causes and with the shift alone
 (mlorg.pipeline.calibrate.shadow) and prints each detector's false alarms a month and its lag on the shift.
+With --mirror it holds the simulator against the pipeline (mlorg.pipeline.mirror): the saving after the shift per
+transaction scored, measured on the pipeline with the shift alone over the seeds, and predicted by the simulator
+calibrated on the first seed.
 
-Run: uv run python benchmarks/fraud_payoff.py [--seeds 0,1,2,3,4] [--scale full|small] [--monitors]
+Run: uv run python benchmarks/fraud_payoff.py [--seeds 0,1,2,3,4] [--scale full|small] [--monitors] [--mirror]
 """
 
 from __future__ import annotations
@@ -44,8 +47,11 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--scale", choices=SCALES, default="full")
     parser.add_argument("--monitors", action="store_true", help="also measure false alarms and lags per detector")
+    parser.add_argument("--mirror", action="store_true", help="only hold the simulator's saving against the pipeline's")
     args = parser.parse_args()
     scenario = at_scale(load(SCENARIO), args.scale)
+    if args.mirror:
+        return held_against_the_simulator(scenario, [int(s) for s in args.seeds.split(",")])
     savings, after_shift, ceilings = [], [], []
     print(f"{'seed':>4} {'AUC':>6} {'with':>9} {'without':>9} {'ceiling':>9} {'saving':>8} {'after shift':>11} "
           f"{'ceiling saving':>14} {'lag (days)':>10} {'to model':>8} {'s':>5}")
@@ -71,6 +77,21 @@ def main() -> None:
         print(f"{name}: mean ${m:,.0f}, 95% interval ${lo:,.0f} to ${hi:,.0f} over {len(values)} seeds")
     if args.monitors:
         monitors(scenario, [int(s) for s in args.seeds.split(",")])
+
+
+def held_against_the_simulator(scenario, seeds: list[int]) -> None:
+    """The saving after the shift per transaction scored: the pipeline's per seed, and the calibrated simulator's."""
+    from mlorg.pipeline import mirror
+
+    started = time.perf_counter()
+    predicted = mirror.predicted(scenario, calibration_seed=seeds[0], replications=100)
+    print(f"simulator (calibrated on seed {seeds[0]}, 100 paired replications, {time.perf_counter() - started:.0f} s): "
+          f"${predicted.mean:.4f} a transaction, 95% interval ${predicted.ci95[0]:.4f} to ${predicted.ci95[1]:.4f}")
+    started = time.perf_counter()
+    measured = mirror.measured(scenario, seeds)
+    print(f"pipeline (the shift alone, {len(seeds)} seeds, {time.perf_counter() - started:.0f} s): per seed "
+          + ", ".join(f"{v:.4f}" for v in measured.runs)
+          + f"; mean ${measured.mean:.4f}, 95% interval ${measured.ci95[0]:.4f} to ${measured.ci95[1]:.4f}")
 
 
 def monitors(scenario, seeds: list[int]) -> None:

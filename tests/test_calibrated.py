@@ -11,6 +11,7 @@ import pytest
 
 from mlorg.cli import main
 from mlorg.pipeline import calibrated
+from mlorg.pipeline.monitors import MIN_RECALL_FRAUDS, RECALL_Z
 from mlorg.pipeline.scale import at_scale
 from mlorg.scenario import load, loads, validate
 
@@ -29,7 +30,12 @@ def test_the_measured_inputs_are_the_fraud_models_and_plausible(small):
     assert set(values) == {
         "drift.concept.prediction_shift", "drift.concept.performance_loss", "monitoring.predictions.dispersion",
         "incidents.recovery.interim.concept", "portfolio[0].recall", "portfolio[0].label_delay_days",
-        "portfolio[0].label_delay_cv", "portfolio[0].value_loss.concept", "portfolio[0].retrain_half_labels"}
+        "portfolio[0].label_delay_cv", "portfolio[0].value_loss.concept", "portfolio[0].retrain_half_labels",
+        "monitoring.performance.z", "monitoring.performance.min_positives", "monitoring.performance.dispersion"}
+    # The recall check's settings are copied from the pipeline, its frauds' clustering measured.
+    assert (values["monitoring.performance.z"], values["monitoring.performance.min_positives"]) == (
+        RECALL_Z, MIN_RECALL_FRAUDS)
+    assert 1 < values["monitoring.performance.dispersion"] < 10  # campaigns of a few frauds on one card
     assert 0 < values["drift.concept.performance_loss"] < 1
     assert 0 < values["drift.concept.prediction_shift"] < 0.1  # fraud is 2% of transactions: the alerts barely move
     assert values["monitoring.predictions.dispersion"] >= 1

@@ -60,3 +60,34 @@ def test_the_first_models_recall_is_flat_before_any_cause(replays):
         (a, se_a), (b, se_b) = (clustered_share(flagged[h], cards[h]) for h in halves)
         assert abs(a - b) < 3 * np.hypot(se_a, se_b), (a, b, se_a, se_b)
         assert abs(a - b) < 0.1
+
+
+@pytest.mark.parametrize("loss", [0.0, 0.15, 0.3, 0.45])
+def test_the_simulators_careful_recall_check_matches_the_pipelines_rule(loss):
+    # The pipeline's recall check (clustered_share, the holdout's error in the margin, RECALL_Z) run on windows of
+    # MIN_RECALL_FRAUDS frauds that come in campaigns caught or missed together, against the simulator's model of it
+    # (PerformanceMonitor with z, min_positives, dispersion and reference_positives). Campaigns hold 1 or 4 frauds
+    # with equal chance, so the dispersion is E[k²]/E[k] = 17/5 = 3.4. Tolerance: 4 Monte Carlo standard errors plus
+    # 0.03 for the normal approximation of the margin and the campaigns the window cuts.
+    from mlorg.monitoring.characteristics import PerformanceMonitor
+    from mlorg.pipeline.monitors import MIN_RECALL_FRAUDS, RECALL_Z, clustered_share
+
+    recall, max_drop, reference, sizes = 0.6, 0.05, 400, np.array([1, 4])
+    dispersion = float((sizes**2).mean() / sizes.mean())
+    reference_se = np.sqrt(recall * (1 - recall) * dispersion / reference)
+    rng = np.random.default_rng(11)
+    paths, alarms = 4000, 0
+    for _ in range(paths):
+        k = rng.choice(sizes, MIN_RECALL_FRAUDS)  # more campaigns than the window needs; it keeps the newest frauds
+        caught = np.repeat(rng.random(k.size) < recall * (1 - loss), k)[:MIN_RECALL_FRAUDS]
+        cards = np.repeat(np.arange(k.size), k)[:MIN_RECALL_FRAUDS]
+        share, se = clustered_share(caught, cards)
+        alarms += share + RECALL_Z * np.hypot(se, reference_se) < recall - max_drop
+    measured = alarms / paths
+    model = PerformanceMonitor(max_drop=max_drop, window=10, cadence_hours=24.0, traffic_per_hour=10.0,
+                               positive_rate=0.01, recall=recall, label_delay_hours=0.0, z=RECALL_Z,
+                               min_positives=MIN_RECALL_FRAUDS, dispersion=dispersion, reference_positives=reference)
+    assert model.labelled_window == 10_000  # the window stretched to hold the positives the check waits for
+    predicted = model.alarm_probability(loss)
+    tolerance = 4 * np.sqrt(max(predicted * (1 - predicted), 1e-4) / paths) + 0.03
+    assert abs(measured - predicted) <= tolerance, (loss, measured, predicted)

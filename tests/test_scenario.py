@@ -142,6 +142,12 @@ def test_scenario_is_frozen():
      "platform.build_order: [\"serving\", \"serving\"] is not allowed; must not repeat an entry"),
     ({"platform": {"build_order": "serving"}},
      "platform.build_order: \"serving\" is not allowed; must be a list"),
+    ({"monitoring": {"performance": {"z": -1}}},
+     "monitoring.performance.z: -1 is not allowed; must be a number >= 0 and <= 10"),
+    ({"monitoring": {"performance": {"min_positives": 2.5}}},
+     "monitoring.performance.min_positives: 2.5 is not allowed; must be an integer >= 0 and <= 100000"),
+    ({"monitoring": {"performance": {"dispersion": 0.5}}},
+     "monitoring.performance.dispersion: 0.5 is not allowed; must be a number >= 1 and <= 1000"),
 ])
 def test_message_names_path_value_and_range(data, expected):
     assert messages(data) == [expected]

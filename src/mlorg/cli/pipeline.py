@@ -155,13 +155,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.json:
         out = result.to_json()
         if args.write:
-            out["measured"] = [{"field": f"{m.table}.{m.key}", "value": m.value, "how": m.how} for m in measured]
+            out["measured"] = [{"field": f"{m.table}.{m.key}", "value": m.value, "how": m.how, "kind": m.verb}
+                               for m in measured]
         print(json.dumps(out, allow_nan=False))
         return 0
     if measured:
         print(f"wrote {args.write}: {scenario.name} with the inputs measured on its reference pipeline\n")
         for m in measured:
-            print(f"  {m.table}.{m.key} = {fmt(m.value)}: {m.how}")
+            print(f"  {m.table}.{m.key} = {fmt(m.value)}: {m.verb}, {m.how}")
         print()
     print(f"{scenario.name}: the simulator's model against the reference pipeline, seed {args.seed}\n")
     table = [("monitor", "cause", "shift", "lag measured", "lag predicted (90% range)", "false alarms/month",

@@ -226,7 +226,13 @@ class PerformanceMonitor:
     the reference recall. A drift that costs a share ``loss`` of recall lowers each positive's chance of being
     caught from r to r·(1 − loss); the count caught in the window is binomial. Label delays average
     ``label_delay_hours``; with ``label_delay_cv`` > 0 they vary (lognormal), so the quickest labels bring a drift
-    into the window before the average delay has passed (:mod:`mlorg.monitoring.labels`)."""
+    into the window before the average delay has passed (:mod:`mlorg.monitoring.labels`).
+
+    A careful check (the reference pipeline's) also waits for ``min_positives`` labelled positives, stretching its
+    window until it holds them; counts them as positives / ``dispersion`` independent ones (frauds come in campaigns
+    that are caught or missed together); and alarms only when recall is below the line by more than ``z`` standard
+    errors of the difference, the reference's own error (it was measured on ``reference_positives``) included. The
+    defaults make the plain check: every dip below the line alarms."""
 
     max_drop: float
     window: int  # labelled predictions per check
@@ -236,6 +242,10 @@ class PerformanceMonitor:
     recall: float
     label_delay_hours: float
     label_delay_cv: float = 0.0
+    z: float = 0.0
+    min_positives: int = 0
+    dispersion: float = 1.0
+    reference_positives: float = math.inf
 
     def __post_init__(self):
         for name in ("max_drop", "cadence_hours", "traffic_per_hour", "positive_rate", "recall"):
@@ -250,21 +260,54 @@ class PerformanceMonitor:
             raise ValueError(f"label_delay_cv must be between 0 and 10, got {self.label_delay_cv!r}")
         if not isinstance(self.window, int | np.integer) or self.window < 1:
             raise ValueError(f"window must be an integer >= 1, got {self.window!r}")
+        if not (0 <= self.z <= 10 and 1 <= self.dispersion <= 1000 and self.reference_positives > 0
+                and 0 <= self.min_positives):
+            raise ValueError(f"z must be in [0, 10], dispersion in [1, 1000], reference_positives > 0 and "
+                             f"min_positives >= 0; got {self.z!r}, {self.dispersion!r}, {self.reference_positives!r}, "
+                             f"{self.min_positives!r}")
+
+    @property
+    def labelled_window(self) -> int:
+        """Labelled predictions a check reads: the window, or as many as hold ``min_positives`` positives."""
+        return max(self.window, math.ceil(self.min_positives / self.positive_rate))
 
     @property
     def positives_per_window(self) -> int:
-        return int(round(self.window * self.positive_rate))
+        """Independent positives in a check's window (positives / dispersion)."""
+        return int(round(self.labelled_window * self.positive_rate / self.dispersion))
 
     @property
     def window_hours(self) -> float:
-        return self.window / self.traffic_per_hour
+        return self.labelled_window / self.traffic_per_hour
+
+    @property
+    def alarm_drop(self) -> float:
+        """How far the window's recall p must fall below the reference recall for a check to alarm: max_drop, and
+        z standard errors more (of p, √(p(1 − p)/n) over its n independent positives, and of the reference's).
+        p + z·se(p) grows with p wherever n is more than a handful, so the critical p is found by bisection."""
+        line = self.recall - self.max_drop
+        n = self.positives_per_window
+        if self.z == 0 or n == 0:
+            return self.max_drop
+        reference_variance = self.recall * (1 - self.recall) * self.dispersion / self.reference_positives
+
+        def margin(p: float) -> float:
+            return p + self.z * math.sqrt(p * (1 - p) / n + reference_variance)
+
+        if margin(0.0) >= line:
+            return self.recall  # not even a recall of 0 is far enough below: the check never alarms
+        low, high = 0.0, line
+        for _ in range(60):
+            middle = 0.5 * (low + high)
+            low, high = (middle, high) if margin(middle) < line else (low, middle)
+        return self.recall - low
 
     def alarm_probability(self, loss: float) -> float:
         positives = self.positives_per_window
         if positives == 0:
             return 0.0
-        # Alarm when caught / positives < recall − max_drop, i.e. caught <= the largest count below that line.
-        line = positives * (self.recall - self.max_drop)
+        # Alarm when caught / positives < recall − alarm_drop, i.e. caught <= the largest count below that line.
+        line = positives * (self.recall - self.alarm_drop)
         below = math.ceil(line) - 1
         if below < 0:
             return 0.0
@@ -277,12 +320,12 @@ class PerformanceMonitor:
         return self.alarm_probability(0.0) * HOURS_PER_MONTH / self.cadence_hours
 
     def blocks(self, loss: float) -> overlap.Blocks | None:
-        count = round(self.window / (self.traffic_per_hour * self.cadence_hours))
+        count = round(self.labelled_window / (self.traffic_per_hour * self.cadence_hours))
         positives = round(self.positives_per_window / count) if count >= 2 else 0
         if count < 2 or positives < 1:
             return None
-        return overlap.Blocks(detector="performance", threshold=self.max_drop, blocks=count,
-                              block_size=round(self.window / count), shift=min(max(float(loss), 0.0), 1.0),
+        return overlap.Blocks(detector="performance", threshold=self.alarm_drop, blocks=count,
+                              block_size=round(self.labelled_window / count), shift=min(max(float(loss), 0.0), 1.0),
                               recall=self.recall, positives_per_block=positives, delay_cv=self.label_delay_cv)
 
     def lag(self, loss: float) -> Lag:

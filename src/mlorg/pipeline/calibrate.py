@@ -51,7 +51,14 @@ from mlorg.monitoring.characteristics import (
 )
 from mlorg.pipeline.data import EXAMPLE_CAUSES
 from mlorg.pipeline.features import FEATURES, FeatureSet, OnlineStream
-from mlorg.pipeline.monitors import DRIFT_WATCHED, DailyMonitors, ScoredStream
+from mlorg.pipeline.monitors import (
+    DRIFT_WATCHED,
+    MIN_RECALL_FRAUDS,
+    RECALL_Z,
+    DailyMonitors,
+    ScoredStream,
+    fraud_dispersion,
+)
 from mlorg.pipeline.run import DAY, DAY_ZERO, Prepared, alert_frame, drift_reference, prepare
 from mlorg.pipeline.scorer import TreeScorer
 from mlorg.scenario import Distribution, PipelineCause, Scenario, validate
@@ -351,12 +358,17 @@ def _performance_model(scenario: Scenario, cause, drifted: Shadow, quiet: Shadow
     delays = stream.label_hours[frauds] - stream.ts_hours[frauds]
     delay_hours = float(delays.mean()) if delays.size else 0.0
     delay_cv = float(delays.std() / delays.mean()) if delays.size > 1 and delays.mean() > 0 else 0.0
+    fraud_rate = float(frauds.sum() / quiet.days(-math.inf, math.inf).sum())
+    # The pipeline's careful check: it waits for MIN_RECALL_FRAUDS, frauds come in campaigns (the dispersion
+    # measured on the live frauds), and it alarms beyond RECALL_Z standard errors, the holdout's own included.
+    careful = {"z": RECALL_Z, "dispersion": fraud_dispersion(stream, frauds),
+               "reference_positives": float((drifted.prepared.holdout & drifted.stream.y).sum())}
 
     def monitor(labelled_frauds: float) -> PerformanceMonitor:
         return PerformanceMonitor(max_drop=m.max_drop, window=quiet.monitors.labelled_window, cadence_hours=24.0,
                                   traffic_per_hour=quiet.traffic_per_hour,
                                   positive_rate=max(labelled_frauds, 1.0) / quiet.monitors.labelled_window,
-                                  recall=reference_recall, label_delay_hours=delay_hours)
+                                  recall=reference_recall, label_delay_hours=delay_hours, **careful)
 
     # Without drift the signal is the recall of the frauds whose labels the checks saw: the first labels to come are
     # the quickest chargebacks, which need not be flagged as often as the holdout's frauds were.
@@ -366,9 +378,9 @@ def _performance_model(scenario: Scenario, cause, drifted: Shadow, quiet: Shadow
     after = drifted.stream.y & drifted.days(cause.start_day, cause.start_day + EFFECT_DAYS)
     loss_after = 1.0 - drifted.stream.flagged[after].mean() / reference_recall if after.any() else loss_before
     # The labelled frauds a check sees grow from none (no live label has come yet) to a steady count: each check
-    # alarms falsely with the probability its own count gives, and the drift meets the count the checks after it saw.
+    # alarms falsely with the probability its own count gives (a check that has not seen MIN_RECALL_FRAUDS does not
+    # run), and the drift meets the steady check.
     false_alarm = float(np.mean([monitor(k).alarm_probability(loss_before) if k else 0.0 for k in positives]))
-    later = positives[max(0, math.ceil(cause.start_day) - quiet.prepared.deploy_day):]
     if seen - reference_recall + m.max_drop <= 0:
         # Without drift the recall already sits on or below the alarm line: the check alarms nearly every day, and a
         # day it would not have alarmed without the drift hardly comes.
@@ -376,10 +388,9 @@ def _performance_model(scenario: Scenario, cause, drifted: Shadow, quiet: Shadow
     # The simulator's recall monitor, started from the recall the checks saw (its alarm line kept where the
     # pipeline's is: max_drop below the holdout's recall), losing what the cause costs.
     steady = PerformanceMonitor(max_drop=seen - reference_recall + m.max_drop, window=quiet.monitors.labelled_window,
-                                cadence_hours=24.0, traffic_per_hour=quiet.traffic_per_hour,
-                                positive_rate=max(float(np.mean(later)) if later.size else 1.0, 1.0)
-                                / quiet.monitors.labelled_window, recall=seen, label_delay_hours=delay_hours,
-                                label_delay_cv=delay_cv)
+                                cadence_hours=24.0, traffic_per_hour=quiet.traffic_per_hour, positive_rate=fraud_rate,
+                                recall=seen, label_delay_hours=delay_hours, label_delay_cv=delay_cv,
+                                min_positives=MIN_RECALL_FRAUDS, **careful)
     loss = 1.0 - (1.0 - loss_after) / (1.0 - loss_before)
     blocks = steady.blocks(loss)
     if blocks is not None:
@@ -387,7 +398,8 @@ def _performance_model(scenario: Scenario, cause, drifted: Shadow, quiet: Shadow
     else:
         mean, p05, p95 = _lag_quantiles(steady.detection_probability(loss), steady.window_hours,
                                         offset_hours=delay_hours, delay_cv=delay_cv)
-    return _Prediction("recall", m.max_drop, loss_before, loss_after, false_alarm, mean, p05, p95)
+    return _Prediction("recall", m.max_drop, loss_before, loss_after, false_alarm, mean, p05, p95,
+                       careful["dispersion"])
 
 
 _MODELS = {"features": _features_model, "predictions": _predictions_model, "performance": _performance_model}

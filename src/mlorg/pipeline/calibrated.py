@@ -7,6 +7,8 @@ Measured beside the untouched first model, with the scenario's fraud-pattern shi
 * the alert rate's move in σ of one transaction's alert, against the same days without the shift (paired days, so
   the model's slow ageing does not count), and how bursty the alerts are (the holdout's dispersion);
 * the chargeback delays' mean and cv, and the share of frauds investigators label first (those the model alerts on);
+* the recall check as the pipeline runs it: its margin in standard errors and the frauds it waits for (settings,
+  copied), and how clustered the frauds are (campaigns hit one card), measured;
 * what the interim remedy wins back (flagging interim_alert_share instead of alert_share), and what a retrain wins
   back when trained RETRAIN_AFTER_DAYS after the shift on the labels known then (reviewed alerts and chargebacks),
   written as the fraud class's retrain_half_labels: the labels at which the simulator's rule (share × labels /
@@ -31,6 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from mlorg.pipeline.calibrate import EFFECT_DAYS, Shadow, shadow
 from mlorg.pipeline.labels import LabelBook
+from mlorg.pipeline.monitors import MIN_RECALL_FRAUDS, RECALL_Z, fraud_dispersion
 from mlorg.pipeline.training import THRESHOLD_DAYS, retrain, threshold_for
 from mlorg.scenario import Scenario, to_toml, validate
 
@@ -43,8 +46,9 @@ class Measured:
 
     table: str  # e.g. "drift.concept", or "portfolio[0]"
     key: str
-    value: float
+    value: float | int
     how: str
+    verb: str = "measured"  # or "set": a setting of the pipeline that the simulator copies
 
 
 def measure_inputs(scenario: Scenario, seed: int, days: int) -> list[Measured]:
@@ -79,6 +83,13 @@ def measure_inputs(scenario: Scenario, seed: int, days: int) -> list[Measured]:
                  f"({where})"),
         Measured("monitoring.predictions", "dispersion", drifted.monitors.dispersion,
                  "variance of the holdout's daily alert rate over the binomial one"),
+        # The recall check as the pipeline runs it: its margin and its wait are settings, its dispersion measured.
+        Measured("monitoring.performance", "z", RECALL_Z, "as the reference pipeline's recall check", "set"),
+        Measured("monitoring.performance", "min_positives", MIN_RECALL_FRAUDS,
+                 "as the reference pipeline's recall check", "set"),
+        Measured("monitoring.performance", "dispersion", fraud_dispersion(quiet.stream, frauds),
+                 f"squared ratio of the card-clustered to the binomial standard error of recall over the live frauds "
+                 f"({where})"),
         Measured("incidents.recovery.interim", "concept", interim,
                  f"flagging {p.interim_alert_share:.0%} instead of {p.alert_share:.0%} after the shift ({where})"),
     ]
@@ -105,7 +116,8 @@ def calibrated(scenario: Scenario, measured: list[Measured]) -> Scenario:
     """``scenario`` with the measured inputs in place (validated)."""
     data = _as_plain(scenario)
     for m in measured:
-        _table(data, m.table)[m.key] = float(f"{m.value:.4g}")  # four figures: the measurement is no finer
+        value = m.value if isinstance(m.value, int) else float(f"{m.value:.4g}")  # the measurement is no finer
+        _table(data, m.table)[m.key] = value
     from mlorg.scenario import from_dict
 
     return validate(from_dict(data))
@@ -126,9 +138,10 @@ def write(scenario: Scenario, measured: list[Measured], source: str) -> str:
             table = line.strip("[]")
         key = line.split("=", 1)[0].strip() if "=" in line and not line.startswith("[") else None
         mark = marks.get((table, key))
-        lines.append(f"{line}  # measured by mlorg calibrate: {mark.how}" if mark else line)
+        lines.append(f"{line}  # {mark.verb} by mlorg calibrate: {mark.how}" if mark else line)
     header = [f"# {scenario.name}, calibrated by `mlorg calibrate --write` on the reference pipeline of {source}.",
-              "# Every value marked 'measured' comes from that run; the rest is the scenario as written, merged.", ""]
+              "# Every value marked 'measured' comes from that run, every one marked 'set' is the pipeline's setting;",
+              "# the rest is the scenario as written, merged.", ""]
     return "\n".join(header + lines) + "\n"
 
 

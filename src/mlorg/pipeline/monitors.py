@@ -221,6 +221,15 @@ def clustered_share(hits: np.ndarray, clusters: np.ndarray) -> tuple[float, floa
     return share, math.sqrt(k / (k - 1) * float(np.sum(sums**2))) / n
 
 
+def fraud_dispersion(stream: ScoredStream, frauds: np.ndarray) -> float:
+    """How much more the recall of these frauds varies than if each were caught or missed on its own: the squared
+    ratio of the cluster-robust standard error (frauds grouped by card) to the binomial one; never below 1."""
+    hits, cards = stream.flagged[frauds], stream.cards[frauds]
+    share, se = clustered_share(hits, cards) if hits.size else (0.0, 0.0)
+    binomial = share * (1 - share) / max(hits.size, 1)
+    return max(1.0, se * se / binomial) if binomial > 0 and math.isfinite(se) else 1.0
+
+
 def alert_dispersion(days: np.ndarray, flagged: np.ndarray) -> float:
     """Variance of the daily alert rate over the binomial variance, from the holdout's days: how much burstier alerts
     are than independent transactions (a fraud campaign is flagged together); 1 when they are independent, never

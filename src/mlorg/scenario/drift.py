@@ -89,6 +89,18 @@ class PerformanceMonitoring:
     window_days: float = spec(7.0, unit="days", lo=0.0, lo_open=True, hi=365.0,
                               doc="labelled predictions in each check")
     cadence_hours: float = spec(24.0, unit="hours", lo=0.0, lo_open=True, hi=8760.0, doc="time between checks")
+    # The defaults are the plain check, which alarms on every dip below the line; the reference pipeline's check
+    # is careful (mlorg.pipeline.monitors), and `mlorg calibrate --write` writes its settings.
+    z: float = spec(0.0, lo=0.0, hi=10.0,
+                    doc="alarm only when recall is below the line by more than this many standard errors")
+    min_positives: int = spec(0, lo=0, hi=100_000,
+                              doc="a check waits for this many labelled positives, reading further back to find them")
+    dispersion: float = spec(1.0, lo=1.0, hi=1000.0,
+                             doc="positives come in clusters caught or missed together (a fraud campaign hits one "
+                             "card): n of them count as n / dispersion")
+    reference_positives: float = spec(0.0, lo=0.0, hi=1e9,
+                                      doc="labelled positives the reference recall was measured on, whose error the "
+                                      "margin counts (0: the reference recall is known exactly)")
 
 
 @dataclass(frozen=True, kw_only=True)

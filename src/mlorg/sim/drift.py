@@ -50,7 +50,8 @@ class Monitors:
                 max_drop=p.max_drop, window=max(1, round(traffic * p.window_days * HOURS_PER_DAY)),
                 cadence_hours=p.cadence_hours, traffic_per_hour=traffic, positive_rate=model_class.positive_rate,
                 recall=model_class.recall, label_delay_hours=model_class.label_delay_days * HOURS_PER_DAY,
-                label_delay_cv=model_class.label_delay_cv)
+                label_delay_cv=model_class.label_delay_cv, z=p.z, min_positives=p.min_positives,
+                dispersion=p.dispersion, reference_positives=p.reference_positives or math.inf)
 
     @property
     def any(self) -> bool:

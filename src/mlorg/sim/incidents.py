@@ -99,7 +99,7 @@ class IncidentProcess:
         for cause in DEPLOY_CAUSES:
             defect = getattr(self.s.drift, cause)
             if defect.per_deploy > 0 and rng.random() < defect.per_deploy * self.sim.factor["drift"]:
-                self._arrive(model, cause)
+                self.arrive(model, cause)
 
     def retired(self, model: Model) -> None:
         for incident in list(model.open_incidents):
@@ -128,10 +128,10 @@ class IncidentProcess:
         rng = model.draws.incidents.random
         rates = self._world_rates(model)
         cause = WORLD_CAUSES[int(np.searchsorted(np.cumsum(rates), rng.random() * sum(rates), side="right"))]
-        self._arrive(model, cause)
+        self.arrive(model, cause)
         self._next_world_change(model)
 
-    def _arrive(self, model: Model, cause: str) -> None:
+    def arrive(self, model: Model, cause: str) -> None:
         """A cause reaches a live model: stopped by a capability, or the start of a degradation."""
         sim = self.sim
         rng, drift = model.draws.incidents.random, getattr(self.s.drift, cause)
