@@ -19,9 +19,10 @@ that goes into the model:
   population PSI equals the feature's (bias-corrected) PSI against the reference, its bins are the quantile bins
   the reference leaves (count features have fewer than ten), and the finite reference enters through the
   effective window 1/(1/n + 1/m);
-* performance (recall over the newest labelled transactions): the simulator's recall monitor started from the
-  recall the checks saw without the cause, losing what the cause costs, with the measured count of labelled
-  frauds per check and the measured label delays' mean and spread (:mod:`mlorg.monitoring.labels`).
+* performance (recall over the newest charged-back frauds): the simulator's recall monitor started from the
+  recall the checks saw without the cause, losing what the cause costs, with the measured label delays' mean and
+  spread (:mod:`mlorg.monitoring.labels`), and careful as the pipeline's check is: it waits for MIN_RECALL_FRAUDS,
+  counts the frauds as clustered as measured (``dispersion``) and alarms RECALL_Z standard errors beyond the line.
 
 Scorer latency is measured as the pipeline's real-time scorer runs (online features + the tree walk, one row at
 a time) and predicted by the serving model (an M/G/1 queue at the pipeline's traffic, fed the measured service
