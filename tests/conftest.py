@@ -22,6 +22,20 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def registry_key_folder(tmp_path_factory):
+    """The registry's signing key and heads live in a folder of the test session's own, never the user's."""
+    folder = tmp_path_factory.mktemp("mlorg-config")
+    previous = os.environ.get("MLORG_CONFIG_DIR")
+    os.environ["MLORG_CONFIG_DIR"] = str(folder)  # subprocesses (the CLI, streamlit run) inherit it
+    os.environ.pop("MLORG_REGISTRY_KEY", None)
+    yield folder
+    if previous is None:
+        os.environ.pop("MLORG_CONFIG_DIR", None)
+    else:
+        os.environ["MLORG_CONFIG_DIR"] = previous
+
+
 @pytest.fixture
 def app_store(tmp_path, monkeypatch):
     """An app test's own run store, the shipped scenario folder, and an empty cache before and after."""

@@ -65,7 +65,8 @@ def metric(at: AppTest, label: str) -> str:
 def test_shows_the_live_model_its_lineage_versions_and_history(registry_path):
     at = page()
     assert not at.error
-    assert at.success[0].value == "All 3 model artifacts match the sha256 recorded when they were registered."
+    assert at.success[0].value == ("All 3 model records and the deployment history carry this registry's signature, "
+                                   "and every artifact matches the sha256 recorded when it was registered.")
     assert metric(at, "Live model (champion)") == "v1"  # rolled back from v2
     assert metric(at, "Offline AUC") == "0.940"
     assert metric(at, "Live since") == "2026-04-10"
@@ -110,9 +111,29 @@ def test_a_tampered_artifact_fails_verification(tmp_path, monkeypatch, registry_
     artifact.write_bytes(b"not the model that was registered")
     monkeypatch.setenv("MLORG_REGISTRY_DB", str(copy))
     at = page()
-    assert at.error[0].value.startswith("1 of 3 model artifacts fail verification")
+    assert at.error[0].value.startswith("The registry (3 models) fails 1 check(s)")
     assert f"artifact {artifact} of model 1 fails its hash check" in at.error[0].value
     assert at.dataframe[0].value.set_index("step").loc["artifact", "what it is"].startswith("FAILS its hash check")
+
+
+def test_a_forged_record_and_an_escaping_path_fail_verification_on_the_page(tmp_path, monkeypatch, registry_path):
+    # Someone who can edit the database but not read the key: a pickle's hash written into model 2's row, model 3
+    # pointed outside its folder. Neither may read as intact.
+    import duckdb
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(registry_path, copy)
+    shutil.copytree(registry_path.with_suffix(".artifacts"), copy.with_suffix(".artifacts"))
+    con = duckdb.connect(str(copy))
+    con.execute("UPDATE models SET artifact_sha256 = repeat('a', 64) WHERE version = 2")
+    con.execute("UPDATE models SET artifact_path = '../../outside.pkl' WHERE version = 3")
+    con.close()
+    monkeypatch.setenv("MLORG_REGISTRY_DB", str(copy))
+    at = page()
+    error = at.error[0].value
+    assert error.startswith("The registry (3 models) fails") and "model 2" in error and "model 3" in error
+    assert "outside" in error and "not signed" in error
+    assert not at.success
 
 
 def test_a_file_that_is_not_a_registry_is_an_error(tmp_path, monkeypatch):
@@ -168,5 +189,5 @@ def test_without_a_registry_the_page_says_how_to_make_one_and_its_button_builds_
     assert at.success[0].value.startswith(f"Ran fraud_drift for 270 days (seed 0) into {path}")
     assert path.exists() and not at.info and not at.button  # the page shows the new registry at once
     assert metric(at, "Live model (champion)") == "v1"
-    assert at.success[1].value.startswith("All 1 model artifacts match")
+    assert at.success[1].value.startswith("All 1 model records and the deployment history carry")
     assert at.dataframe[2].value["reason"].iloc[0].startswith("first model: offline AUC")

@@ -207,7 +207,7 @@ def test_cli_runs_the_pipeline_and_answers_from_its_registry(tmp_path, capsys):
     data = bytearray(artifact.read_bytes())
     data[len(data) // 2] ^= 0xFF
     artifact.write_bytes(bytes(data))
-    assert main(["registry", "verify", "--db", str(db)]) == 1
+    assert main(["registry", "verify", "--db", str(db)]) == 4  # an integrity failure
     assert artifact.name in capsys.readouterr().err
     assert main(["registry", "history", "--db", str(tmp_path / "missing.duckdb")]) == 2
     assert "no such registry" in capsys.readouterr().err

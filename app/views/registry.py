@@ -103,10 +103,11 @@ def short(digest: str) -> str:
 
 def show_verification(problems: list[str], models: int, orphans: list[Path]) -> None:
     if problems:
-        st.error(f"{len(problems)} of {models} model artifacts fail verification; the registry refuses to load "
-                 "them:\n" + "\n".join(f"- {p}" for p in problems))
+        st.error(f"The registry ({models} models) fails {len(problems)} check(s); it refuses to load a model "
+                 "whose record or artifact fails:\n" + "\n".join(f"- {p}" for p in problems))
     else:
-        st.success(f"All {models} model artifacts match the sha256 recorded when they were registered.")
+        st.success(f"All {models} model records and the deployment history carry this registry's signature, and "
+                   "every artifact matches the sha256 recorded when it was registered.")
     if orphans:
         st.caption(f"{len(orphans)} file(s) in the artifacts folder belong to no model (left by an interrupted "
                    "registration; harmless): " + ", ".join(p.name for p in orphans))

@@ -15,11 +15,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from mlorg import __version__
+from mlorg import __version__, file_kind
 from mlorg.results import Replications
 from mlorg.scenario import Scenario, loads, to_toml
 
 DEFAULT_DB = Path("data") / "mlorg.duckdb"
+KIND = "an mlorg run store"
+SCHEMA_VERSION = "1"
+TABLES = {"runs", "run_metrics", "run_replications"}
 
 SCHEMA = """
 CREATE SEQUENCE IF NOT EXISTS run_ids START 1;
@@ -84,8 +87,16 @@ class RunStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(str(self.path))
-            con.execute(SCHEMA)
         except (OSError, duckdb.Error) as exc:
+            raise StoreError(f"cannot open run store {self.path}: {exc}") from None
+        try:
+            file_kind.claim(con, self.path, KIND, SCHEMA_VERSION, TABLES)
+            con.execute(SCHEMA)
+        except file_kind.WrongKind as exc:
+            con.close()
+            raise StoreError(str(exc)) from None
+        except duckdb.Error as exc:
+            con.close()
             raise StoreError(f"cannot open run store {self.path}: {exc}") from None
         return con
 

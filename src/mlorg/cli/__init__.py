@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from mlorg import __version__
 from mlorg.cli import monitor, pipeline, run, serving, sweeps
-from mlorg.cli.options import EXIT_USAGE, UsageError
+from mlorg.cli.options import EXIT_BUSY, EXIT_INTEGRITY, EXIT_USAGE, UsageError
 from mlorg.cli.output import result_json, result_table
+from mlorg.pipeline.registry import ArtifactError, RegistryError
 from mlorg.scenario import ScenarioError
 from mlorg.store import StoreError
 
@@ -37,9 +38,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except (ScenarioError, StoreError, UsageError) as exc:
-        for line in str(exc).splitlines():
-            print(f"mlorg: error: {line}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(exc, EXIT_USAGE)
+    except RegistryError as exc:
+        # A registry another process holds is busy, not wrong; a record that fails its checks is an integrity failure.
+        if isinstance(exc, ArtifactError):
+            return _error(exc, EXIT_INTEGRITY)
+        return _error(exc, EXIT_BUSY if "lock" in str(exc).lower() else EXIT_USAGE)
     except KeyboardInterrupt:
         print("mlorg: interrupted", file=sys.stderr)
         return 130
+
+
+def _error(exc: Exception, code: int) -> int:
+    for line in str(exc).splitlines():
+        print(f"mlorg: error: {line}", file=sys.stderr)
+    return code

@@ -13,8 +13,12 @@ from pathlib import Path
 from mlorg.inputs import INPUTS
 from mlorg.results import MAX_REPLICATIONS
 
-EXIT_USAGE = 2
+# Exit codes (README, "Exit codes"): 1 a check that failed (an optimisation that found nothing), 2 bad input, 3 a file
+# another process holds, 4 an integrity failure (a record or artifact that is not what the registry wrote).
 EXIT_FAILED_CHECK = 1
+EXIT_USAGE = 2
+EXIT_BUSY = 3
+EXIT_INTEGRITY = 4
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_PIPELINE_SCENARIO = ROOT / "scenarios" / "fraud_drift.toml"
 DEFAULT_PIPELINE_DB = ROOT / "data" / "pipeline.duckdb"

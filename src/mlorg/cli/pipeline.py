@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mlorg.cli.options import (
     DEFAULT_PIPELINE_SCENARIO,
-    EXIT_FAILED_CHECK,
+    EXIT_INTEGRITY,
     UsageError,
     default_registry,
     int_option,
@@ -42,7 +42,8 @@ def add_commands(sub) -> None:
                                                       "transaction")
     lineage.add_argument("tx_id", type=int_option("TX_ID", 0, 2**62), metavar="TX_ID")
     history = registry_sub.add_parser("history", help="the deployment history: what, when, why, by which process")
-    verify = registry_sub.add_parser("verify", help="check every model artifact against its hash (exit 1 if any "
+    verify = registry_sub.add_parser("verify", help="check every record's signature and chain, the aliases against "
+                                                    "the history, and every artifact's path and hash (exit 4 if any "
                                                     "fails)")
     for command, handler in ((lineage, cmd_registry_lineage), (history, cmd_registry_history),
                              (verify, cmd_registry_verify)):
@@ -266,4 +267,4 @@ def cmd_registry_verify(args: argparse.Namespace) -> int:
             print(f"mlorg: {problem}", file=sys.stderr)
         if not problems:
             print(f"{args.db}: every artifact matches its hash")
-    return EXIT_FAILED_CHECK if problems else 0
+    return EXIT_INTEGRITY if problems else 0

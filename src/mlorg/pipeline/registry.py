@@ -5,8 +5,12 @@ is recorded; a file whose hash no longer matches is never unpickled. Every write
 artifact file is written before the row that names it, so a crash leaves at worst an orphan file, which is
 harmless: ``verify`` reports only missing or altered artifacts, ``orphans`` lists unreferenced files.
 
-The hash proves a file is the one this registry wrote, not that it is safe: whoever can write both the
-database and the folder can swap a model, so keep them where only trusted users can write.
+Every model and deployment row is signed with a key kept outside the database, each row's MAC chained to the
+row before and the chains' heads kept with the key (:mod:`mlorg.pipeline.integrity`): someone who can write the
+database and the folder but cannot read the key can neither point a model at another file, nor forge its hash,
+nor delete, reorder or cut the history without ``verify`` saying so; and nothing is unpickled before the row's MAC,
+the artifact's path (inside the artifacts folder) and the file's hash all check out. Whoever holds the key can
+sign anything.
 
 The registry holds one DuckDB connection and gives each thread its own cursor (Streamlit serves each
 session from its own thread). Another process cannot open the file while a registry is open; ``close`` it.
@@ -31,8 +35,15 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from mlorg import file_kind
+from mlorg.pipeline import integrity, registry_checks
+from mlorg.pipeline.registry_checks import DEPLOYMENT_FIELDS, MODEL_FIELDS
+from mlorg.pipeline.registry_errors import ArtifactError, RegistryError
+
 DEFAULT_REGISTRY = Path("data") / "registry.duckdb"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: rows signed (a registry of version 1 is signed as it stands when opened)
+KIND = "an mlorg model registry"
+TABLES = {"registry_meta", "datasets", "feature_sets", "models", "aliases", "deployments", "scores", "alerts"}
 ACTIONS = ("deploy", "rollback", "promote", "retire", "threshold", "shadow")
 SCORE_COLUMNS = ("tx_id", "model_version", "score", "scored_at")
 ALIAS_PATTERN = re.compile(r"[a-z_]+")
@@ -49,12 +60,12 @@ CREATE TABLE feature_sets (
 CREATE TABLE models (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, params_json TEXT NOT NULL, metrics_json TEXT NOT NULL,
     artifact_path TEXT NOT NULL, artifact_sha256 TEXT NOT NULL, dataset_id TEXT NOT NULL,
-    feature_version TEXT NOT NULL, code_version TEXT NOT NULL, created_at TIMESTAMP NOT NULL
+    feature_version TEXT NOT NULL, code_version TEXT NOT NULL, created_at TIMESTAMP NOT NULL, mac TEXT
 );
 CREATE TABLE aliases (alias TEXT PRIMARY KEY, version INTEGER NOT NULL, updated_at TIMESTAMP NOT NULL);
 CREATE TABLE deployments (
     seq INTEGER PRIMARY KEY, "at" TIMESTAMP NOT NULL, version INTEGER NOT NULL, action TEXT NOT NULL,
-    alias TEXT NOT NULL, previous_version INTEGER, reason TEXT NOT NULL, actor TEXT NOT NULL
+    alias TEXT NOT NULL, previous_version INTEGER, reason TEXT NOT NULL, actor TEXT NOT NULL, mac TEXT
 );
 CREATE TABLE scores (tx_id BIGINT NOT NULL, model_version INTEGER NOT NULL, score DOUBLE, scored_at TIMESTAMP);
 CREATE TABLE alerts (
@@ -68,12 +79,6 @@ _LOCKS: dict[Path, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-class RegistryError(RuntimeError):
-    """The registry cannot be opened, or was asked for something it does not hold or cannot accept."""
-
-
-class ArtifactError(RegistryError):
-    """A model file is missing or no longer matches the hash recorded when it was registered."""
 
 
 def default_registry_path() -> Path:
@@ -143,14 +148,69 @@ class Registry:
 
     def _init_schema(self) -> None:
         with self._transaction("create the registry tables") as cur:
+            try:
+                file_kind.claim(cur, self.path, KIND, SCHEMA_VERSION, TABLES)
+            except file_kind.WrongKind as exc:
+                raise RegistryError(str(exc)) from None
             cur.execute("CREATE TABLE IF NOT EXISTS registry_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = cur.execute("SELECT value FROM registry_meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 cur.execute(SCHEMA)
                 cur.execute("INSERT INTO registry_meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+                self._sign_identity(cur)
+            elif row[0] == "1":  # the migration to signed rows: sign what is there, trusting it as it stands
+                cur.execute("ALTER TABLE models ADD COLUMN mac TEXT")
+                cur.execute("ALTER TABLE deployments ADD COLUMN mac TEXT")
+                self._sign_identity(cur)
+                self._sign_all(cur)
+                cur.execute("UPDATE registry_meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
+                file_kind.set_version(cur, SCHEMA_VERSION)
             elif row[0] != SCHEMA_VERSION:
                 raise RegistryError(f"registry {self.path} has schema version {row[0]}; this code reads "
                                     f"version {SCHEMA_VERSION}")
+            self.registry_id = cur.execute("SELECT value FROM registry_meta WHERE key = 'registry_id'").fetchone()
+            self.registry_id = self.registry_id[0] if self.registry_id else ""
+
+    # -- signatures
+
+    def signing_key(self, create: bool) -> bytes | None:
+        try:
+            return integrity.load_key(create)
+        except integrity.KeyProblem as exc:
+            raise RegistryError(str(exc)) from None
+
+    def _sign_identity(self, cur: duckdb.DuckDBPyConnection) -> None:
+        registry_id = uuid.uuid4().hex
+        identity = integrity.mac(self.signing_key(create=True), registry_id, "registry", [], integrity.GENESIS)
+        cur.execute("INSERT INTO registry_meta VALUES ('registry_id', ?), ('registry_mac', ?)", [registry_id, identity])
+
+    def _sign_all(self, cur: duckdb.DuckDBPyConnection) -> None:
+        key = self.signing_key(create=True)
+        registry_id = cur.execute("SELECT value FROM registry_meta WHERE key = 'registry_id'").fetchone()[0]
+        for table, kind, fields, order in (("models", "model", MODEL_FIELDS, "version"),
+                                           ("deployments", "deployment", DEPLOYMENT_FIELDS, "seq")):
+            previous = integrity.GENESIS
+            for values in cur.execute(f"SELECT {', '.join(_quoted(fields))} FROM {table} ORDER BY {order}").fetchall():
+                previous = integrity.mac(key, registry_id, kind, list(values), previous)
+                cur.execute(f"UPDATE {table} SET mac = ? WHERE {order} = ?", [previous, values[0]])
+
+    def _signed(self, cur: duckdb.DuckDBPyConnection, table: str, kind: str, fields: tuple, values: list) -> str:
+        """The MAC of a new last row of ``table``, chained to the row before it."""
+        order = fields[0]
+        last = cur.execute(f"SELECT mac FROM {table} ORDER BY {order} DESC LIMIT 1").fetchone()
+        previous = last[0] if last is not None and last[0] else integrity.GENESIS
+        return integrity.mac(self.signing_key(create=True), self.registry_id, kind, values, previous)
+
+    def _record_head(self) -> None:
+        """After a write: the chains' last rows, kept beside the key so that a cut tail shows."""
+        head = {}
+        for table, order in (("models", "version"), ("deployments", "seq")):
+            last = self._cursor().execute(f"SELECT {order}, mac FROM {table} ORDER BY {order} DESC LIMIT 1").fetchone()
+            head[table] = [int(last[0]), last[1]] if last is not None else [0, integrity.GENESIS]
+        try:
+            integrity.write_head(self.registry_id, head)
+        except OSError as exc:
+            raise RegistryError(f"could not record the registry's head beside its key: {exc}") from None
 
     # -- connections and transactions
 
@@ -249,9 +309,11 @@ class Registry:
                 raise RegistryError(f"feature set {feature_version!r} is not registered in {self.path}")
             version = cur.execute("SELECT coalesce(max(version), 0) + 1 FROM models").fetchone()[0]
             artifact = self._write_artifact(payload, f"model-{version}-{digest[:12]}.pkl")
-            cur.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [version, name, params_json, metrics_json, artifact.name, digest, dataset_id,
-                         feature_version, code_version, _now()])
+            values = [version, name, params_json, metrics_json, artifact.name, digest, dataset_id, feature_version,
+                      code_version, _now()]
+            cur.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*values, self._signed(cur, "models", "model", MODEL_FIELDS, values)])
+        self._record_head()
         return int(version)
 
     def _write_artifact(self, payload: bytes, filename: str) -> Path:
@@ -277,8 +339,17 @@ class Registry:
                 os.close(dir_fd)
         return final
 
-    def _checked_payload(self, version: int, filename: str, expected: str) -> bytes:
+    def _artifact_path(self, version: int, filename: str) -> Path:
+        """The artifact's file, which must lie in the artifacts folder itself (no other folder, no link out)."""
         path = self.artifacts_dir / filename
+        folder = self.artifacts_dir.resolve()
+        if Path(filename).name != filename or path.resolve().parent != folder:
+            raise ArtifactError(f"artifact of model {version} names {filename!r}, outside {self.artifacts_dir}; "
+                                "refusing to read it")
+        return path
+
+    def checked_payload(self, version: int, filename: str, expected: str) -> bytes:
+        path = self._artifact_path(version, filename)
         try:
             payload = path.read_bytes()
         except FileNotFoundError:
@@ -292,10 +363,33 @@ class Registry:
         return payload
 
     def load_model(self, version: int) -> Any:
-        """The fitted model of a version, unpickled only after its file matches the recorded sha256."""
-        row = self.model(version)
-        payload = self._checked_payload(version, row["artifact_path"], row["artifact_sha256"])
+        """The fitted model of a version, unpickled only after its row's MAC (chained to the row before), its
+        path (inside the artifacts folder) and its file's sha256 all check out."""
+        self._check_version(version)
+        key = self.signing_key(create=False)
+        if key is None:
+            raise ArtifactError(f"no registry key here ({integrity.KEY_ENV} or {integrity.config_dir()}/registry.key):"
+                                f" model {version}'s record cannot be checked, so it is not unpickled")
+        rows = self.signed_rows("models", MODEL_FIELDS, "version <= ?", [version])
+        if not rows or rows[-1][0] != version:
+            self.model(version)  # names what the registry holds
+            raise RegistryError(f"model version {version} is not in registry {self.path}")
+        previous = rows[-2][-1] if len(rows) > 1 else integrity.GENESIS
+        *values, signature = rows[-1]
+        if not integrity.same(signature, integrity.mac(key, self.registry_id, "model", values, previous)):
+            raise ArtifactError(f"the record of model {version} in {self.path} is not signed by this registry's key "
+                                "(edited, or moved from elsewhere); refusing to unpickle its artifact")
+        payload = self.checked_payload(version, values[MODEL_FIELDS.index("artifact_path")],
+                                        values[MODEL_FIELDS.index("artifact_sha256")])
         return pickle.loads(payload)
+
+    def signed_rows(self, table: str, fields: tuple, where: str = "true", params: list | None = None) -> list:
+        """Rows of ``table`` (``fields`` and the row's MAC last) in the order of the first field."""
+        try:
+            return self._cursor().execute(f"SELECT {', '.join(_quoted(fields))}, mac FROM {table} WHERE {where} "
+                                          f"ORDER BY {fields[0]}", params or []).fetchall()
+        except duckdb.Error as exc:
+            raise RegistryError(f"could not read registry {self.path}: {exc}") from None
 
     def model(self, version: int) -> dict:
         """A model's row, with params and metrics decoded; ``artifact_path`` is relative to artifacts_dir."""
@@ -354,12 +448,14 @@ class Registry:
             self._append_deployment(cur, at=at, version=version, action=action, alias=alias,
                                     previous_version=previous, reason=reason, actor=actor)
 
-    @staticmethod
-    def _append_deployment(cur: duckdb.DuckDBPyConnection, **row: Any) -> None:
+        self._record_head()
+
+    def _append_deployment(self, cur: duckdb.DuckDBPyConnection, **row: Any) -> None:
         seq = cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM deployments").fetchone()[0]
-        cur.execute("INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [seq, row["at"], row["version"], row["action"], row["alias"], row["previous_version"],
-                     row["reason"], row["actor"]])
+        values = [seq, row["at"], row["version"], row["action"], row["alias"], row["previous_version"],
+                  row["reason"], row["actor"]]
+        cur.execute("INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [*values, self._signed(cur, "deployments", "deployment", DEPLOYMENT_FIELDS, values)])
 
     def alias(self, alias: str) -> int | None:
         """The version an alias points to, or None if it is not set."""
@@ -418,17 +514,19 @@ class Registry:
     # -- integrity
 
     def verify(self) -> list[str]:
-        """One message per artifact that is missing or fails its hash; empty when all are intact.
+        """One message per problem; empty when the registry is intact (:func:`mlorg.pipeline.registry_checks.verify`).
 
-        Orphan files (written by a registration that never committed) are not failures; see ``orphans``.
-        """
-        problems = []
-        for row in self.models().itertuples():
-            try:
-                self._checked_payload(int(row.version), row.artifact_path, row.artifact_sha256)
-            except ArtifactError as exc:
-                problems.append(str(exc))
-        return problems
+        Orphan files (written by a registration that never committed) are not failures; see ``orphans``."""
+        return registry_checks.verify(self)
+
+    def meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM registry_meta WHERE key = ?", [key])["value"].tolist()
+        return rows[0] if rows else None
+
+    def aliases(self) -> dict[str, int]:
+        """Every alias and the version it points to."""
+        frame = self._query("SELECT alias, version FROM aliases")
+        return {str(a): int(v) for a, v in zip(frame["alias"], frame["version"], strict=True)}
 
     def orphans(self) -> list[Path]:
         """Files in the artifacts folder that no model row names (left by an interrupted registration)."""
@@ -436,3 +534,7 @@ class Registry:
             return []
         named = set(self.models()["artifact_path"])
         return sorted(p for p in self.artifacts_dir.iterdir() if p.is_file() and p.name not in named)
+
+
+def _quoted(fields: tuple) -> list[str]:
+    return [f'"{f}"' for f in fields]  # "at" is a keyword

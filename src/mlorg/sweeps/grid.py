@@ -102,7 +102,10 @@ def _range(path: str, item: str) -> list[Value]:
     start, stop, step = parts
     if step <= 0 or stop < start:
         raise SweepError(f"{path}: {item!r} is not allowed; a range needs STOP >= START and a STEP > 0")
-    count = math.floor((stop - start) / step + 1e-9) + 1
+    span = (stop - start) / step  # inf when the range overflows a float: more values than any limit
+    if not math.isfinite(span) or span + 1 > MAX_VALUES:
+        raise SweepError(f"{path}: {item!r} is not allowed; must give at most {MAX_VALUES} values")
+    count = math.floor(span + 1e-9) + 1
     if count > MAX_VALUES:
         raise SweepError(f"{path}: {item!r} is not allowed; must give at most {MAX_VALUES} values")
     if all(isinstance(p, int) for p in parts):
