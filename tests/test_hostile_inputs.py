@@ -111,7 +111,8 @@ def test_the_registry_refuses_a_run_store_and_a_file_with_other_tables(capsys, t
         con.execute("CREATE TABLE customers (id INTEGER)")
     assert "holds tables that are not an mlorg model registry's (customers)" in refused(
         capsys, ["registry", "history", "--db", str(foreign)])
-    assert "holds tables that are not an mlorg run store's (customers)" in refused(capsys, ["runs", "--db", str(foreign)])
+    line = refused(capsys, ["runs", "--db", str(foreign)])
+    assert "holds tables that are not an mlorg run store's (customers)" in line
 
 
 def test_an_unmarked_store_of_our_own_tables_is_adopted(tmp_path, capsys):
@@ -128,3 +129,13 @@ def test_a_real_process_given_a_device_exits_2_without_a_traceback():
     done = subprocess.run([sys.executable, "-m", "mlorg.cli", "run", "/dev/zero"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "not a regular file" in done.stderr
+
+
+def test_a_scheduler_that_is_not_an_address_is_refused_at_once_without_a_traceback():
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "mlorg.cli", "sweep", "scenarios/first_mle.toml", "--vary",
+                           "org.ml_engineers=1..2", "--replications", "2", "--scheduler", "not a url"],
+                          capture_output=True, text=True, timeout=60, cwd=HOSTILE.parents[1])
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "--scheduler: 'not a url' is not allowed" in done.stderr
+    assert time.perf_counter() - started < 30  # it waited 20 s for a Client to close before

@@ -394,7 +394,7 @@ def test_opening_is_checked(tmp_path):
     con = duckdb.connect(str(path))
     con.execute("UPDATE registry_meta SET value = '99' WHERE key = 'schema_version'")
     con.close()
-    with pytest.raises(RegistryError, match="schema version 99; this code reads version 2"):
+    with pytest.raises(RegistryError, match="schema version 99; this code reads version 3"):
         Registry(path)
     closed = Registry(tmp_path / "closed.duckdb")
     closed.close()

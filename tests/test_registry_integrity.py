@@ -120,7 +120,8 @@ def test_a_registry_of_the_first_schema_is_signed_when_opened_and_then_guarded(t
         reg.set_alias("champion", 1, reason="first", actor="t")
     # Make it what version 1 wrote: no MACs, no identity.
     edit(path, "ALTER TABLE models DROP COLUMN mac", "ALTER TABLE deployments DROP COLUMN mac",
-         "DELETE FROM registry_meta WHERE key <> 'schema_version'",
+         "DROP TABLE pipeline_runs", "ALTER TABLE scores DROP COLUMN run_id", "ALTER TABLE alerts DROP COLUMN run_id",
+         "DROP TABLE mlorg_meta", "DELETE FROM registry_meta WHERE key <> 'schema_version'",
          "UPDATE registry_meta SET value = '1' WHERE key = 'schema_version'")
     assert problems(path) == []
     with Registry(path) as reg:
@@ -190,3 +191,33 @@ def test_a_registry_another_process_holds_exits_3_and_a_file_that_is_not_one_exi
     assert main(["registry", "verify", "--db", str(junk)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mlorg: error: cannot open registry") and "Traceback" not in err
+
+
+def test_a_pipeline_run_is_a_unit_a_rerun_keeps_its_rows_apart_and_a_killed_one_is_reported(tmp_path, capsys):
+    from mlorg.pipeline.run import run_pipeline
+    from mlorg.pipeline.scale import at_scale
+    from mlorg.scenario import load
+
+    scenario = at_scale(load("scenarios/fraud_drift_full.toml"), "small")
+    db = tmp_path / "run.duckdb"
+    first = run_pipeline(scenario, db, seed=0)
+    with Registry(db) as reg:
+        alerts, scores = len(reg.alerts()), reg._query("SELECT count(*) AS n FROM scores")["n"][0]
+        assert alerts == len(first.alerts) and scores > 0
+    # Killed part-way: a run that starts and never finishes, with some rows of its own.
+    with Registry(db) as reg:
+        reg.start_run(scenario.name, 1)
+        reg.record_alert(at=make_frame(1)["ts"][0].to_pydatetime(), monitor="m", detector="d", statistic=1.0,
+                         threshold=0.5, detail="from the killed run")
+    with Registry(db) as reg:  # what is read is still the finished run's
+        assert len(reg.alerts()) == alerts and "from the killed run" not in set(reg.alerts()["detail"])
+    assert main(["registry", "verify", "--db", str(db)]) == 0
+    assert "pipeline run 2 (fraud_drift_full, seed 1)" in capsys.readouterr().out
+    # A rerun on the same registry: a new run whose alerts are its own, not added to the first run's.
+    run_pipeline(scenario, db, seed=0)
+    with Registry(db) as reg:
+        assert len(reg.alerts()) == alerts
+        runs = reg.runs()
+        assert list(runs["run_id"]) == [1, 2, 3] and runs["finished_at"].isna().tolist() == [False, True, False]
+        by_run = reg._query("SELECT run_id, count(*) AS n FROM scores GROUP BY run_id ORDER BY run_id")
+        assert by_run["n"].tolist() == [scores, scores]  # runs 1 and 3, the same days scored once each

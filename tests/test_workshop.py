@@ -3,6 +3,7 @@ and the story's summaries, on hand-made frames (the real pipeline runs in tests/
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from pathlib import Path
@@ -135,6 +136,28 @@ def test_an_unreadable_kept_file_is_computed_again(tmp_path, counted):
     kept.write_text("{not json")
     job = workshop.Workshop(tmp_path).submit("run", scenario, 0)
     assert job.wait(5) and not job.from_cache and len(calls) == 2
+
+
+@pytest.mark.parametrize("poison", [
+    lambda d: d["weekly"][0].update(losses_usd="a lot"),  # a string where a number belongs
+    lambda d: d.update(rollbacks="2"),
+    lambda d: d.update(offline_auc=[0.9]),
+    lambda d: d["actions"].append({"day": 1}),  # a record missing its columns
+    lambda d: d.update(detection_lag_days={"shift": {"performance": "soon"}}),
+    lambda d: d.pop("weekly"),
+    lambda d: d.update(extra=1),
+])
+def test_a_kept_file_of_the_wrong_shape_or_types_is_computed_again_not_served(tmp_path, counted, poison):
+    calls, release = counted
+    release.set()
+    scenario = load(SCENARIOS / "fraud_drift.toml")
+    assert workshop.Workshop(tmp_path).submit("run", scenario, 0).wait(5)
+    (kept,) = tmp_path.glob("run-*.json")
+    data = json.loads(kept.read_text())
+    poison(data)
+    kept.write_text(json.dumps(data))
+    job = workshop.Workshop(tmp_path).submit("run", scenario, 0)
+    assert job.wait(5) and not job.from_cache and len(calls) == 2 and job.error is None
 
 
 def test_a_failed_computation_reports_its_message_and_is_tried_again(tmp_path, monkeypatch):

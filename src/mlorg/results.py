@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mlorg import budget
 from mlorg.metric_table import METRICS, TIME_ACTIVITIES
 from mlorg.scenario import DRIFT_CAUSES, ROLES, Scenario, validate
 from mlorg.sim import HOURS_PER_DAY, HOURS_PER_WEEK, HOURS_PER_YEAR, SimOutput, run_once
@@ -268,11 +269,14 @@ class Replications:
 
 
 def replicate(scenario: Scenario, n: int, seed: int = 0, *,
-              progress: Callable[[int, int], None] | None = None, keep_runs: bool = True) -> Replications:
-    """Run ``n`` independent replications (0 … n-1) of ``scenario`` from one seed."""
+              progress: Callable[[int, int], None] | None = None, keep_runs: bool = True,
+              allow_large: bool = False) -> Replications:
+    """Run ``n`` independent replications (0 … n-1) of ``scenario`` from one seed; a run over the work budget
+    (:mod:`mlorg.budget`) is refused before it starts unless ``allow_large``."""
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_REPLICATIONS:
         raise ValueError(f"replications: {n!r} is not allowed; must be an integer >= 1 and <= {MAX_REPLICATIONS}")
     scenario = validate(scenario)
+    budget.check(scenario, n, allow_large=allow_large)
     runs, rows = [], []
     for r in range(n):
         run = to_frames(run_once(scenario, seed, r))

@@ -8,6 +8,8 @@ not be shared across threads.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +63,20 @@ class StoreError(RuntimeError):
     """The run store cannot be opened or does not hold what was asked for."""
 
 
+# Waiting for a store another process has open: DuckDB lets one process hold a file, and a save holds it for
+# milliseconds, so a short wait with backoff turns "Could not set lock" into a queue; past the limit it is an error.
+LOCK_WAIT_SECONDS = 10.0
+# Saves in this process (one per app session thread) go one at a time: concurrent writers on one DuckDB database
+# conflict ("write-write conflict") and one of them would fail.
+_SAVE_LOCKS: dict[Path, threading.Lock] = {}
+_SAVE_LOCKS_GUARD = threading.Lock()
+
+
+def _save_lock(path: Path) -> threading.Lock:
+    with _SAVE_LOCKS_GUARD:
+        return _SAVE_LOCKS.setdefault(path.resolve(), threading.Lock())
+
+
 def default_db_path() -> Path:
     return Path(os.environ.get("MLORG_DB", DEFAULT_DB))
 
@@ -84,11 +100,21 @@ class RunStore:
         self.path = Path(path) if path is not None else default_db_path()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(self.path))
-        except (OSError, duckdb.Error) as exc:
-            raise StoreError(f"cannot open run store {self.path}: {exc}") from None
+        deadline, pause = time.monotonic() + LOCK_WAIT_SECONDS, 0.02
+        while True:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                con = duckdb.connect(str(self.path))
+                break
+            except duckdb.IOException as exc:
+                locked = "lock" in str(exc).lower()
+                if not locked or time.monotonic() + pause > deadline:
+                    busy = f" (another process holds it; waited {LOCK_WAIT_SECONDS:g} s)" if locked else ""
+                    raise StoreError(f"cannot open run store {self.path}{busy}: {exc}") from None
+                time.sleep(pause)
+                pause = min(2 * pause, 0.5)
+            except (OSError, duckdb.Error) as exc:
+                raise StoreError(f"cannot open run store {self.path}: {exc}") from None
         try:
             file_kind.claim(con, self.path, KIND, SCHEMA_VERSION, TABLES)
             con.execute(SCHEMA)
@@ -118,6 +144,10 @@ class RunStore:
     def save(self, replications: Replications, label: str = "") -> int:
         """Store a replicated run and return its id; an identical run already saved is not stored again (its id
         is returned: see :meth:`find`)."""
+        with _save_lock(self.path):
+            return self._save(replications, label)
+
+    def _save(self, replications: Replications, label: str) -> int:
         existing = self.find(replications)
         if existing is not None:
             return existing

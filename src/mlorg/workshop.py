@@ -53,9 +53,28 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return [_clean(row) for row in frame.to_dict(orient="records")]
 
 
-def _frame(records: list[dict], columns: list[str]) -> pd.DataFrame:
+def _frame(records: list[dict], columns: list[str], text: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """A frame from kept records, each checked: exactly ``columns``, strings in the ``text`` ones, numbers (or null)
+    in the rest. A file that does not hold that is not served: ValueError, and it is computed again."""
+    if not isinstance(records, list):
+        raise ValueError(f"expected a list of records, got {type(records).__name__}")
+    for record in records:
+        if not isinstance(record, dict) or set(record) != set(columns):
+            raise ValueError(f"a record must hold exactly {columns}")
+        for name in columns:
+            _check(record[name], str if name in text else float, name)
     return pd.DataFrame.from_records(records, columns=columns).fillna(value=np.nan) if records else \
         pd.DataFrame(columns=columns)
+
+
+def _check(value, kind: type, name: str):
+    """``value`` if it is a ``kind`` (float: any number or null; int: a whole number; str: a string)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = {str: isinstance(value, str), int: number and float(value).is_integer(),
+          float: value is None or number}[kind]
+    if not ok:
+        raise ValueError(f"{name}: {value!r} is not a {kind.__name__}")
+    return value
 
 
 WEEKLY = ["week", "start_day", "transactions", "frauds", "auc", "recall", "alert_rate", "precision", "reviewed",
@@ -63,6 +82,7 @@ WEEKLY = ["week", "start_day", "transactions", "frauds", "auc", "recall", "alert
           "recall_ceiling"]
 ALERTS = ["day", "monitor", "detector", "statistic", "threshold", "detail"]
 ACTIONS = ["day", "action", "version", "reason"]
+TEXT = frozenset({"monitor", "detector", "detail", "action", "reason", "cause"})  # the columns that hold strings
 
 
 @dataclass(frozen=True)
@@ -111,12 +131,22 @@ class Run:
 
     @classmethod
     def from_json(cls, data: dict) -> Run:
+        """A kept run, every field checked against its type (a file that fails is computed again: ValueError)."""
+        if not isinstance(data, dict) or set(data) != {f.name for f in dataclasses.fields(cls)}:
+            raise ValueError("a kept run must hold exactly the fields of a Run")
         data = dict(data)
         for name, columns in (("weekly", WEEKLY), ("alerts", ALERTS), ("actions", ACTIONS)):
-            data[name] = _frame(data[name], columns)
-        for name in ("offline_auc", "fraud_rate", "fraud_losses_usd", "fraud_losses_usd_without_monitoring",
-                     "fraud_losses_usd_ceiling", "time_to_model_days", "scorer_p50_ms", "scorer_p99_ms"):
-            data[name] = math.nan if data[name] is None else float(data[name])
+            data[name] = _frame(data[name], columns, TEXT)
+        for f in dataclasses.fields(cls):
+            if f.type in ("str", "int", "float"):
+                value = _check(data[f.name], {"str": str, "int": int, "float": float}[f.type], f.name)
+                data[f.name] = math.nan if value is None else {"str": str, "int": int, "float": float}[f.type](value)
+        lags = data["detection_lag_days"]
+        if not isinstance(lags, dict) or not all(isinstance(v, dict) for v in lags.values()):
+            raise ValueError("detection_lag_days must map each cause to its monitors' lags")
+        for cause, monitors in lags.items():
+            for monitor, lag in monitors.items():
+                _check(lag, float, f"detection_lag_days.{cause}.{monitor}")
         return cls(**data)
 
 
@@ -141,8 +171,10 @@ class Evidence:
 
     @classmethod
     def from_json(cls, data: dict) -> Evidence:
-        return cls(data["scenario"], data["seed"], _frame(data["monitors"], MONITOR_COLUMNS),
-                   _frame(data["alarms"], ALERTS))
+        if not isinstance(data, dict) or set(data) != {"scenario", "seed", "monitors", "alarms"}:
+            raise ValueError("kept evidence must hold exactly scenario, seed, monitors and alarms")
+        return cls(_check(data["scenario"], str, "scenario"), int(_check(data["seed"], int, "seed")),
+                   _frame(data["monitors"], MONITOR_COLUMNS, TEXT), _frame(data["alarms"], ALERTS, TEXT))
 
 
 # ------------------------------------------------------------------------------------------ computations

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from mlorg import __version__
+from mlorg.budget import OverBudget
 from mlorg.cli import monitor, pipeline, run, serving, sweeps
 from mlorg.cli.options import EXIT_BUSY, EXIT_INTEGRITY, EXIT_USAGE, UsageError
 from mlorg.cli.output import result_json, result_table
@@ -37,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ScenarioError, StoreError, UsageError) as exc:
+    except (ScenarioError, StoreError, UsageError, OverBudget) as exc:
         return _error(exc, EXIT_USAGE)
     except RegistryError as exc:
         # A registry another process holds is busy, not wrong; a record that fails its checks is an integrity failure.

@@ -33,6 +33,9 @@ def add_commands(sub) -> None:
     horizon_option(run)
     json_option(run, "print a JSON object instead of a table")
     run.add_argument("--save", action="store_true", help="save the run to the DuckDB file")
+    run.add_argument("--allow-large", action="store_true",
+                     help="run even above the work budget (mlorg.budget: 50,000 models a replication, 1,000,000 "
+                          "in all, ≈ 2 GB and ≈ 17 minutes); the refusal says what this run would cost")
     db_option(run)
     run.set_defaults(handler=cmd_run)
 
@@ -60,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load(args.file)
     if args.horizon_days is not None:
         scenario = scenario.replace(horizon_days=args.horizon_days)
-    reps = replicate(scenario, args.replications, args.seed, keep_runs=False,
+    reps = replicate(scenario, args.replications, args.seed, keep_runs=False, allow_large=args.allow_large,
                      progress=progress_bar("replications", show=not args.json))
     run_id = None
     if args.save:

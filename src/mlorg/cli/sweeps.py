@@ -94,6 +94,9 @@ def _execution_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float_option("--timeout", 1e-3, 1e7), default=DEFAULT_TIMEOUT_S,
                         metavar="SECONDS", help=f"longest one run may take on a pool or cluster (default "
                                                 f"{DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument("--allow-large", action="store_true",
+                        help="run even above the work budget (mlorg.budget: 50,000 models a replication, 1,000,000 "
+                             "in all, ≈ 2 GB and ≈ 17 minutes); the refusal says what this run would cost")
     json_option(parser)
 
 
@@ -111,7 +114,8 @@ def _sweep_context(args: argparse.Namespace) -> tuple:
     if args.scheduler and backend != "dask":
         raise UsageError(f"--scheduler: only the dask backend uses a scheduler (--backend is {backend})")
     return scenario, {"backend": backend, "workers": args.workers, "scheduler": args.scheduler,
-                      "progress": progress_bar("runs", show=not args.json), "timeout": args.timeout}
+                      "progress": progress_bar("runs", show=not args.json), "timeout": args.timeout,
+                      "allow_large": args.allow_large}
 
 
 def _grid(args: argparse.Namespace) -> dict[str, list]:

@@ -41,9 +41,10 @@ from mlorg.pipeline.registry_checks import DEPLOYMENT_FIELDS, MODEL_FIELDS
 from mlorg.pipeline.registry_errors import ArtifactError, RegistryError
 
 DEFAULT_REGISTRY = Path("data") / "registry.duckdb"
-SCHEMA_VERSION = "2"  # 2: rows signed (a registry of version 1 is signed as it stands when opened)
+SCHEMA_VERSION = "3"  # 2: rows signed (a registry of version 1 is signed as it stands); 3: pipeline runs
 KIND = "an mlorg model registry"
-TABLES = {"registry_meta", "datasets", "feature_sets", "models", "aliases", "deployments", "scores", "alerts"}
+TABLES = {"registry_meta", "datasets", "feature_sets", "models", "aliases", "deployments", "scores", "alerts",
+          "pipeline_runs"}
 ACTIONS = ("deploy", "rollback", "promote", "retire", "threshold", "shadow")
 SCORE_COLUMNS = ("tx_id", "model_version", "score", "scored_at")
 ALIAS_PATTERN = re.compile(r"[a-z_]+")
@@ -72,6 +73,16 @@ CREATE TABLE alerts (
     "at" TIMESTAMP NOT NULL, monitor TEXT NOT NULL, detector TEXT NOT NULL, statistic DOUBLE, threshold DOUBLE,
     detail TEXT NOT NULL
 );
+"""
+# Version 3: a pipeline run is a unit. Its scores and alerts carry its id; a run that never finished (killed) is
+# kept apart and reported, and a rerun starts a new id instead of adding to the old one's rows.
+RUNS = """
+CREATE TABLE pipeline_runs (
+    run_id INTEGER PRIMARY KEY, scenario TEXT NOT NULL, seed BIGINT NOT NULL, started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP
+);
+ALTER TABLE scores ADD COLUMN run_id INTEGER;
+ALTER TABLE alerts ADD COLUMN run_id INTEGER;
 """
 
 # One write lock per database file, so two registries on one file in this process never race for a version.
@@ -135,6 +146,7 @@ class Registry:
         with _LOCKS_GUARD:
             self._write_lock = _LOCKS.setdefault(self.path.resolve(), threading.Lock())
         self._local = threading.local()
+        self.current_run: int | None = None  # the pipeline run whose scores and alerts are being recorded
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._root: duckdb.DuckDBPyConnection | None = duckdb.connect(str(self.path))
@@ -156,13 +168,16 @@ class Registry:
             row = cur.execute("SELECT value FROM registry_meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 cur.execute(SCHEMA)
+                cur.execute(RUNS)
                 cur.execute("INSERT INTO registry_meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
                 self._sign_identity(cur)
-            elif row[0] == "1":  # the migration to signed rows: sign what is there, trusting it as it stands
-                cur.execute("ALTER TABLE models ADD COLUMN mac TEXT")
-                cur.execute("ALTER TABLE deployments ADD COLUMN mac TEXT")
-                self._sign_identity(cur)
-                self._sign_all(cur)
+            elif row[0] in ("1", "2"):
+                if row[0] == "1":  # to signed rows: sign what is there, trusting it as it stands
+                    cur.execute("ALTER TABLE models ADD COLUMN mac TEXT")
+                    cur.execute("ALTER TABLE deployments ADD COLUMN mac TEXT")
+                    self._sign_identity(cur)
+                    self._sign_all(cur)
+                cur.execute(RUNS)  # the scores and alerts written before carry no run
                 cur.execute("UPDATE registry_meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
                 file_kind.set_version(cur, SCHEMA_VERSION)
             elif row[0] != SCHEMA_VERSION:
@@ -482,23 +497,51 @@ class Registry:
                 if unknown:
                     raise RegistryError(f"scores name model versions not in {self.path}: "
                                         f"{', '.join(str(v) for (v,) in unknown)}")
-                cur.execute(f"INSERT INTO scores SELECT tx_id, model_version, score, scored_at FROM {view}")
+                cur.execute(f"INSERT INTO scores SELECT tx_id, model_version, score, scored_at, ? FROM {view}",
+                            [self.current_run])
             finally:
                 cur.unregister(view)
 
     def record_alert(self, *, at: datetime, monitor: str, detector: str, statistic: float, threshold: float,
                      detail: str = "") -> None:
         with self._transaction(f"record an alert from {monitor!r}") as cur:
-            cur.execute("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?)",
-                        [_naive_utc(at), monitor, detector, float(statistic), float(threshold), detail])
+            cur.execute("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [_naive_utc(at), monitor, detector, float(statistic), float(threshold), detail,
+                         self.current_run])
 
     def alerts(self) -> pd.DataFrame:
-        return self._query("SELECT * FROM alerts ORDER BY \"at\", rowid")
+        """The alerts of the latest finished pipeline run (or of the latest run, or all, if none finished)."""
+        return self._query(f"SELECT * EXCLUDE (run_id) FROM alerts WHERE {self._shown_run()} ORDER BY \"at\", rowid")
+
+    # -- pipeline runs
+
+    def start_run(self, scenario: str, seed: int) -> int:
+        """A pipeline run begins: its scores and alerts are recorded under the id returned until ``finish_run``."""
+        with self._transaction("start a pipeline run") as cur:
+            run_id = cur.execute("SELECT coalesce(max(run_id), 0) + 1 FROM pipeline_runs").fetchone()[0]
+            cur.execute("INSERT INTO pipeline_runs VALUES (?, ?, ?, ?, NULL)", [run_id, scenario, seed, _now()])
+        self.current_run = int(run_id)
+        return self.current_run
+
+    def finish_run(self, run_id: int) -> None:
+        with self._transaction("finish a pipeline run") as cur:
+            cur.execute("UPDATE pipeline_runs SET finished_at = ? WHERE run_id = ?", [_now(), run_id])
+        self.current_run = None
+
+    def runs(self) -> pd.DataFrame:
+        """Every pipeline run recorded here: id, scenario, seed, started_at and finished_at (NaT: never finished)."""
+        return self._query("SELECT * FROM pipeline_runs ORDER BY run_id")
+
+    def _shown_run(self) -> str:
+        """The rows read by default: those of the latest finished run, else of the latest run, else all."""
+        return ("run_id IS NOT DISTINCT FROM (SELECT coalesce((SELECT max(run_id) FROM pipeline_runs WHERE finished_at "
+                "IS NOT NULL), (SELECT max(run_id) FROM pipeline_runs)))")
 
     def lineage(self, tx_id: int) -> dict:
         """For a transaction: its latest score, the model that made it, and that model's data and features."""
-        rows = self._query("SELECT model_version, score, scored_at FROM scores WHERE tx_id = ? "
-                           "ORDER BY scored_at DESC NULLS LAST, rowid DESC LIMIT 1", [tx_id]).to_dict("records")
+        rows = self._query(f"SELECT model_version, score, scored_at FROM scores WHERE tx_id = ? AND "
+                           f"{self._shown_run()} ORDER BY scored_at DESC NULLS LAST, rowid DESC LIMIT 1",
+                           [tx_id]).to_dict("records")
         if not rows:
             raise RegistryError(f"transaction {tx_id} was never scored in {self.path}")
         scored = rows[0]

@@ -233,6 +233,7 @@ def _run(scenario: Scenario, db_path: str | Path, seed: int, days: int | None,
 
     registry = Registry(db_path)
     try:
+        run_id = registry.start_run(scenario.name, seed)  # a run killed before finish_run stays marked unfinished
         feature_set = FeatureSet()
         dataset_id = registry.register_dataset("training", tx.loc[prepared.train])
         feature_version = registry.register_feature_set(feature_set.name, feature_set.sql, _params(feature_set))
@@ -269,6 +270,7 @@ def _run(scenario: Scenario, db_path: str | Path, seed: int, days: int | None,
             arms[-1].day(d)
             step()
         monitored, without, ceiling = arms
+        registry.finish_run(run_id)
         return _result(scenario, seed, db_path, prepared, monitored, without, ceiling, process)
     finally:
         registry.close()

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import math
 import multiprocessing
+import re
 import time
 import types
 import uuid
@@ -36,6 +37,7 @@ CONNECT_TIMEOUT_S = 10.0  # to reach a Dask scheduler and find a worker there
 # For every worker to answer the version check; a fresh worker imports the simulator's dependencies first,
 # which takes a few seconds on a quiet machine and many more on a loaded one.
 PROBE_TIMEOUT_S = 60.0
+SCHEDULER_ADDRESS = re.compile(r"((tcp|tls|ws|wss|ucx)://)?[\w.\-\[\]:]+:\d{1,5}")  # host:port, maybe a scheme
 MAX_WORKERS = 1024
 MAX_CHUNK_RUNS = 10  # a chunk of ~10 runs costs 0.5–5 s: long enough to hide overhead, short enough to balance
 CHUNKS_PER_WORKER = 8
@@ -174,7 +176,8 @@ def dask_client(scheduler: Any, workers: int | None, connect_timeout: float) -> 
                 Client(cluster, set_as_default=False) as client:
             yield client
         return
-    if not isinstance(scheduler, str):
+    if not isinstance(scheduler, str) or not SCHEDULER_ADDRESS.fullmatch(scheduler):
+        # Checked before a Client exists: a Client that failed to connect still times out closing itself at exit.
         raise SweepError(f"scheduler: {scheduler!r} is not allowed; must be an address such as tcp://host:8786, "
                          "'local', a cluster or a distributed.Client")
     try:

@@ -111,7 +111,7 @@ def optimise(scenario: Scenario, grid: Mapping[str, str | Sequence[Value]], targ
              objective: Objective | None = None, replications: int = 10, seed: int = 0, *,
              confidence: float = 0.95, runners_up: int = 3, backend: str = "process", workers: int | None = None,
              scheduler: Any = None, progress: Progress | None = None, timeout: float = DEFAULT_TIMEOUT_S,
-             connect_timeout: float | None = None) -> Optimum:
+             connect_timeout: float | None = None, allow_large: bool = False) -> Optimum:
     """Sweep ``grid`` and pick the cell with the best mean ``objective`` (by default the highest net value) among
     those meeting ``target``."""
     target = parse_target(target) if isinstance(target, str) else target
@@ -121,7 +121,7 @@ def optimise(scenario: Scenario, grid: Mapping[str, str | Sequence[Value]], targ
     if not (isinstance(confidence, float) and 0.5 <= confidence < 1):
         raise SweepError(f"confidence: {confidence!r} is not allowed; must be a number >= 0.5 and < 1")
     table = sweep(scenario, grid, replications, seed, backend=backend, workers=workers, scheduler=scheduler,
-                  progress=progress, timeout=timeout, connect_timeout=connect_timeout)
+                  progress=progress, timeout=timeout, connect_timeout=connect_timeout, allow_large=allow_large)
     evidence = judge_cells(table, target, objective, confidence)
     feasible = evidence[evidence["meets_target"]]
     best = feasible.iloc[0] if len(feasible) else None

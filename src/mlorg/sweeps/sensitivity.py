@@ -21,7 +21,7 @@ from mlorg.results import mean_ci
 from mlorg.scenario import CAPABILITIES, ROLES, Scenario, ScenarioError, validate
 from mlorg.sweeps.execute import DEFAULT_TIMEOUT_S, Progress, run_all
 from mlorg.sweeps.grid import SweepError, edit
-from mlorg.sweeps.table import check_metric, check_replications, check_seed
+from mlorg.sweeps.table import check_budget, check_metric, check_replications, check_seed
 
 ROLE_HEADCOUNT = {"data_scientist": "org.data_scientists", "ml_engineer": "org.ml_engineers",
                   "platform_engineer": "org.platform_engineers"}
@@ -123,7 +123,8 @@ def _edited(scenario: Scenario, path: str, value: Any) -> Scenario | None:
 def sensitivity(scenario: Scenario, metric: str = "ttp_days_p90", spread: float = 0.2, replications: int = 10,
                 seed: int = 0, *, inputs: Sequence[str] | None = None, backend: str = "process",
                 workers: int | None = None, scheduler: Any = None, progress: Progress | None = None,
-                timeout: float = DEFAULT_TIMEOUT_S, connect_timeout: float | None = None) -> pd.DataFrame:
+                timeout: float = DEFAULT_TIMEOUT_S, connect_timeout: float | None = None,
+                allow_large: bool = False) -> pd.DataFrame:
     """The tornado table of ``metric``: one row per input, ranked by the size of its swing.
 
     Columns: ``input``, ``base_value``, ``low_value``, ``high_value``, ``base_mean`` (the metric at the
@@ -140,6 +141,7 @@ def sensitivity(scenario: Scenario, metric: str = "ttp_days_p90", spread: float 
     base = validate(scenario)
     paths = list(inputs) if inputs is not None else numeric_inputs(base)
     variants, scenarios = _variants(base, paths, spread)
+    check_budget(scenarios, replications, allow_large)
     rows = run_all(scenarios, replications, seed, backend=backend, workers=workers, scheduler=scheduler,
                    progress=progress, timeout=timeout, connect_timeout=connect_timeout)
     values = np.full((len(scenarios), replications), math.nan)

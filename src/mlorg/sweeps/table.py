@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlorg import __version__
+from mlorg import __version__, budget
 from mlorg.metric_table import METRIC_DOCS
 from mlorg.results import MAX_REPLICATIONS, mean_ci
 from mlorg.scenario import Scenario
@@ -23,7 +23,7 @@ DUCKDB_TABLE = "sweep"
 def sweep(scenario: Scenario, grid: Mapping[str, str | Sequence[Value]], replications: int = 10, seed: int = 0, *,
           backend: str = "process", workers: int | None = None, scheduler: Any = None,
           progress: Progress | None = None, timeout: float = DEFAULT_TIMEOUT_S,
-          connect_timeout: float | None = None) -> pd.DataFrame:
+          connect_timeout: float | None = None, allow_large: bool = False) -> pd.DataFrame:
     """Run ``replications`` of every cell of ``grid`` and return one row per (cell, replication).
 
     ``grid`` maps dotted field paths to values (a list, or a spec such as ``"0..8"`` or ``"1,2,4"``). The
@@ -37,11 +37,26 @@ def sweep(scenario: Scenario, grid: Mapping[str, str | Sequence[Value]], replica
     check_replications(replications)
     check_seed(seed)
     grid_cells = cells(scenario, grid)
+    check_budget([c.scenario for c in grid_cells], replications, allow_large)
     rows = run_all([c.scenario for c in grid_cells], replications, seed, backend=backend, workers=workers,
                    scheduler=scheduler, progress=progress, timeout=timeout, connect_timeout=connect_timeout)
     table = tidy(grid_cells, rows)
     table.attrs.update(scenario=scenario.name, seed=seed, replications=replications, mlorg_version=__version__)
     return table
+
+
+def check_budget(scenarios: Sequence[Scenario], replications: int, allow_large: bool) -> None:
+    """The work budget (:mod:`mlorg.budget`) over every cell: each cell's replications, and all of them together."""
+    if allow_large:
+        return
+    largest = max(scenarios, key=lambda s: budget.estimate(s).models_per_replication)
+    budget.check(largest, 1)  # the largest cell's replication; then every cell's replications together
+    total = sum(budget.estimate(s, replications).models for s in scenarios)
+    if total > budget.MAX_MODELS:
+        raise budget.OverBudget(f"{largest.name}: this sweep would train up to {total:,.0f} models over "
+                                f"{len(scenarios)} cells × {replications} replications; the budget is "
+                                f"{budget.MAX_MODELS:,} in all. Fewer cells or replications fit; --allow-large runs "
+                                "it anyway")
 
 
 def check_replications(replications: int, minimum: int = 1) -> None:
