@@ -183,8 +183,8 @@ class Registry:
             elif row[0] != SCHEMA_VERSION:
                 raise RegistryError(f"registry {self.path} has schema version {row[0]}; this code reads "
                                     f"version {SCHEMA_VERSION}")
-            self.registry_id = cur.execute("SELECT value FROM registry_meta WHERE key = 'registry_id'").fetchone()
-            self.registry_id = self.registry_id[0] if self.registry_id else ""
+            identity = cur.execute("SELECT value FROM registry_meta WHERE key = 'registry_id'").fetchone()
+            self.registry_id = identity[0] if identity else ""
 
     # -- signatures
 
