@@ -21,16 +21,16 @@ cannot read it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
 import stat
-import tempfile
 from datetime import datetime
 from pathlib import Path
+
+from mlorg.durable import write_durably
 
 KEY_ENV = "MLORG_REGISTRY_KEY"
 MIN_KEY_CHARS = 16
@@ -126,16 +126,5 @@ def read_head(registry_id: str) -> dict | None:
 
 def write_head(registry_id: str, head: dict) -> None:
     """Record the chains' last rows (atomically: a reader sees the old head or the new one)."""
-    path = _head_path(registry_id)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".head.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(head, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    _head_path(registry_id).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_durably(_head_path(registry_id), json.dumps(head).encode())

@@ -31,12 +31,11 @@ import numpy as np
 
 from mlorg.pipeline.calibrated import calibrated, measure_inputs
 from mlorg.pipeline.run import run_pipeline
+from mlorg.results import mean_ci
 from mlorg.scenario import Distribution, Scenario, validate
 from mlorg.sim.entities import HOURS_PER_DAY
 from mlorg.sim.one_model import OneModel
 from mlorg.sim.portfolio import ModelTraits
-
-T_95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26}  # Student t, two-sided 95%
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,9 @@ class Saving:
 
     @property
     def ci95(self) -> tuple[float, float]:
-        n = self.runs.size
-        t = T_95.get(n - 1, 1.96)
-        return self.mean - t * self.se, self.mean + t * self.se
+        """The t-interval over the runs."""
+        interval = mean_ci(self.runs)
+        return interval["ci95_low"], interval["ci95_high"]
 
 
 def _saving(values: list[float]) -> Saving:

@@ -24,7 +24,6 @@ import json
 import os
 import pickle
 import re
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ import duckdb
 import pandas as pd
 
 from mlorg import file_kind
+from mlorg.durable import write_durably
 from mlorg.pipeline import integrity, registry_checks
 from mlorg.pipeline.registry_checks import DEPLOYMENT_FIELDS, MODEL_FIELDS
 from mlorg.pipeline.registry_errors import ArtifactError, RegistryError
@@ -332,26 +332,9 @@ class Registry:
         return int(version)
 
     def _write_artifact(self, payload: bytes, filename: str) -> Path:
-        # Temp file, fsync, atomic rename: a reader never sees a half-written model under its final name.
-        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        # A reader never sees a half-written model under its final name.
         final = self.artifacts_dir / filename
-        fd, tmp = tempfile.mkstemp(dir=self.artifacts_dir, prefix=f".{filename}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        if os.name == "posix":  # make the rename itself durable
-            dir_fd = os.open(self.artifacts_dir, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+        write_durably(final, payload)
         return final
 
     def _artifact_path(self, version: int, filename: str) -> Path:

@@ -73,9 +73,9 @@ def _head_problems(registry: Registry, ends: dict[str, int]) -> list[str]:
     if head is None:
         return []  # never written on this machine: a cut tail cannot be told from here (see the README)
     problems = []
-    for (table, _, fields), last in zip(CHAINS, ends.values(), strict=True):
+    for table, _, fields in CHAINS:
+        last, order = ends[table], fields[0]
         recorded, recorded_mac = head.get(table, [0, integrity.GENESIS])
-        order = fields[0]
         if last < recorded:
             problems.append(f"{table} of {registry.path} end at {last or 'nothing'}, but this registry last wrote "
                             f"{recorded}: rows were cut from its end")
