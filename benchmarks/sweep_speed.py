@@ -26,7 +26,8 @@ import pandas as pd
 
 from mlorg.scenario import load
 from mlorg.sweeps import sweep
-from mlorg.sweeps.execute import CONNECT_TIMEOUT_S, chunks, dask_client, run_chunk
+from mlorg.sweeps.execute import chunks, run_chunk
+from mlorg.sweeps.on_dask import CONNECT_TIMEOUT_S, dask_client
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 WORKERS = 2

@@ -4,6 +4,7 @@ import dataclasses
 import io
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -216,6 +217,23 @@ def test_a_value_out_of_range_is_refused_in_the_page_and_the_old_results_go():
         "- Horizon (days): 100000 is not allowed; must be a number >= 1 and <= 36500 (a limit that keeps one run from "
         "hanging or exhausting memory)"]
     assert not at.metric and not at.get("vega_lite_chart") and not at.get("download_button")  # nothing left over
+    assert "planner.result" not in at.session_state
+
+
+def test_a_run_over_the_work_budget_is_refused_in_the_page_before_any_work_and_the_old_results_go():
+    """5,000 data scientists for ten years passes every field's range; before the budget it ran for minutes in the
+    server's own process, growing past 4.8 GB."""
+    at = run(page(), replications=2)
+    assert at.metric
+    at.number_input(key="data_scientists.notebook_shipping").set_value(5000)
+    at.number_input(key="horizon_days.notebook_shipping").set_value(3650)
+    started = time.perf_counter()
+    at.button(key="run").click().run()
+    assert time.perf_counter() - started < 20
+    assert not at.exception
+    message = at.error[0].value
+    assert "models a replication" in message and "the budget is 50,000 models a replication" in message
+    assert not at.metric and not at.get("vega_lite_chart")
     assert "planner.result" not in at.session_state
 
 

@@ -53,3 +53,22 @@ def test_allow_large_runs_what_the_budget_would_refuse(monkeypatch):
     with pytest.raises(budget.OverBudget, match="the budget is 5 models a replication"):
         replicate(scenario, 2)
     assert len(replicate(scenario, 2, allow_large=True).per_replication) == 2
+
+
+def test_a_heavy_job_is_one_for_a_process_pool_and_a_light_one_is_not(tmp_path):
+    assert not budget.estimate(load(SCENARIOS / "notebook_shipping.toml"), 3).heavy
+    assert budget.estimate(load(SCENARIOS / "uber_scale.toml"), 10).heavy  # ≈ 100 s of simulation
+
+
+def test_replications_on_a_process_pool_are_the_same_as_in_this_thread():
+    scenario = load(SCENARIOS / "notebook_shipping.toml").replace(horizon_days=180)
+    here = replicate(scenario, 3, seed=5)
+    done = []
+    pooled = replicate(scenario, 3, seed=5, workers=2, keep_events=False, progress=lambda d, n: done.append((d, n)))
+    assert pooled.per_replication.equals(here.per_replication)
+    assert done == [(1, 3), (2, 3), (3, 3)]
+    for a, b in zip(here.runs, pooled.runs, strict=True):
+        assert a.models.equals(b.models) and a.timeseries.equals(b.timeseries)
+        assert len(a.events) > 0 and len(b.events) == 0
+    with pytest.raises(ValueError, match="workers: 0 is not allowed; must be an integer >= 1"):
+        replicate(scenario, 2, workers=0)

@@ -30,6 +30,7 @@ from mlorg.sweeps import (
     execute,
     numeric_inputs,
     objective_of,
+    on_dask,
     optimise,
     parse_target,
     parse_values,
@@ -296,21 +297,21 @@ def _restore_mlorg() -> None:
 def test_workers_that_cannot_import_mlorg_fail_fast_in_one_line(scenario, dask_client):
     """The module's cluster, with mlorg made unimportable on its workers: a task naming mlorg would kill a
     worker on unpickling and wait forever; the version check must say so first."""
-    dask_client.run(execute._by_value(_hide_mlorg))
+    dask_client.run(on_dask._by_value(_hide_mlorg))
     try:
         start = time.monotonic()
         with pytest.raises(SweepError) as info:
             sweep(scenario, GRID, 2, backend="dask", scheduler=dask_client, timeout=5)
         took = time.monotonic() - start
     finally:
-        dask_client.run(execute._by_value(_restore_mlorg))
+        dask_client.run(on_dask._by_value(_restore_mlorg))
     assert str(info.value) == ("2 of 2 Dask workers cannot import mlorg (ModuleNotFoundError: import of mlorg "
                                f"halted; None in sys.modules); install mlorg {__version__} where the workers run")
     assert took < 30  # a generous ceiling: without the check this would hang until the task timeout
 
 
 def test_workers_at_another_version_are_refused(scenario, dask_client, monkeypatch):
-    monkeypatch.setattr(execute, "__version__", "9.9.9")
+    monkeypatch.setattr(on_dask, "__version__", "9.9.9")
     with pytest.raises(SweepError) as info:
         sweep(scenario, GRID, 2, backend="dask", scheduler=dask_client)
     assert str(info.value) == (f"2 of 2 Dask workers run mlorg {__version__}, this process 9.9.9; install the same "

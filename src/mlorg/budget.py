@@ -23,6 +23,9 @@ BYTES_PER_MODEL = 40_000
 SECONDS_PER_MODEL = 0.001
 MAX_MODELS_PER_REPLICATION = 50_000  # ≈ 2 GB and ≈ 1 minute for one replication
 MAX_MODELS = 1_000_000  # over all replications (and sweep cells): ≈ 17 minutes of simulation on one core
+# Above this, a server runs the replications on a process pool rather than in the thread serving the page: a
+# job of a few seconds does not repay the pool's start (≈ 2–5 s on first use, while the workers import mlorg).
+HEAVY_SECONDS = 10.0
 
 
 class OverBudget(ValueError):
@@ -43,8 +46,17 @@ class Estimate:
         return self.models_per_replication * BYTES_PER_MODEL / 1e9
 
     @property
+    def seconds(self) -> float:
+        return self.models * SECONDS_PER_MODEL
+
+    @property
     def minutes(self) -> float:
-        return self.models * SECONDS_PER_MODEL / 60.0
+        return self.seconds / 60.0
+
+    @property
+    def heavy(self) -> bool:
+        """Worth a process pool (see HEAVY_SECONDS)."""
+        return self.seconds > HEAVY_SECONDS
 
     def describe(self) -> str:
         return (f"up to {self.models_per_replication:,.0f} models a replication × {self.replications} = "

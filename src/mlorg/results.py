@@ -8,6 +8,7 @@ metric as a mean with a Student-t 95% confidence interval.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -270,23 +271,49 @@ class Replications:
 
 def replicate(scenario: Scenario, n: int, seed: int = 0, *,
               progress: Callable[[int, int], None] | None = None, keep_runs: bool = True,
-              allow_large: bool = False) -> Replications:
+              allow_large: bool = False, workers: int = 1, keep_events: bool = True) -> Replications:
     """Run ``n`` independent replications (0 … n-1) of ``scenario`` from one seed; a run over the work budget
-    (:mod:`mlorg.budget`) is refused before it starts unless ``allow_large``."""
+    (:mod:`mlorg.budget`) is refused before it starts unless ``allow_large``.
+
+    With ``workers`` > 1 the replications run on a process pool (joblib's loky, reused between calls), off this
+    thread and out of this process's memory; the result is the same. ``keep_events=False`` drops each run's
+    event log (the largest part of a run, and what a pool would otherwise send back)."""
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_REPLICATIONS:
         raise ValueError(f"replications: {n!r} is not allowed; must be an integer >= 1 and <= {MAX_REPLICATIONS}")
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers: {workers!r} is not allowed; must be an integer >= 1")
     scenario = validate(scenario)
     budget.check(scenario, n, allow_large=allow_large)
+    if workers > 1 and n > 1:
+        from joblib import Parallel, delayed  # only a pool needs it
+
+        # The pool's size is what is asked, not min(workers, n): the sweeps share loky's one reusable pool, which
+        # would otherwise be resized under them.
+        parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
+        produced = parallel(delayed(_replication)(scenario, seed, r, keep_events) for r in range(n))
+    else:
+        produced = (_replication(scenario, seed, r, keep_events) for r in range(n))
     runs, rows = [], []
-    for r in range(n):
-        run = to_frames(run_once(scenario, seed, r))
-        rows.append({"replication": r, **run.metrics})
-        if keep_runs:
-            runs.append(run)
-        if progress is not None:
-            progress(r + 1, n)
+    try:
+        for r, run in enumerate(produced):
+            rows.append({"replication": r, **run.metrics})
+            if keep_runs:
+                runs.append(run)
+            if progress is not None:
+                progress(r + 1, n)
+    finally:
+        close = getattr(produced, "close", None)
+        if close is not None:
+            close()  # a caller that stops through progress leaves no replication running
     per_replication = pd.DataFrame(rows).set_index("replication")
     return Replications(scenario, seed, per_replication, tuple(runs))
+
+
+def _replication(scenario: Scenario, seed: int, r: int, keep_events: bool) -> RunResult:
+    run = to_frames(run_once(scenario, seed, r))
+    if not keep_events:
+        run = dataclasses.replace(run, events=run.events.iloc[:0])
+    return run
 
 
 MAX_REPLICATIONS = 1000

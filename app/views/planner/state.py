@@ -3,13 +3,13 @@ and how a refused input is shown."""
 
 from __future__ import annotations
 
-import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from mlorg import planner, results
+from mlorg import budget, planner, results
 from mlorg.results import Replications
 from mlorg.scenario import Scenario
 from mlorg.store import StoreError
@@ -48,17 +48,20 @@ def show_error(exc: Exception) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def simulate(scenario: Scenario, replications: int, seed: int, _what: str = "") -> Replications:
+    """The replications, without their event logs (the page never shows them; dropping them keeps large scenarios
+    small in the cache). A heavy job (:data:`mlorg.budget.HEAVY_SECONDS`) runs on a process pool of every core,
+    so the server's own thread stays free for the other sessions; a job over the budget is refused either way."""
+    cost = budget.check(scenario, replications)
+    workers = (os.cpu_count() or 1) if cost.heavy and replications > 1 else 1
+    where = f" on {workers} processes" if workers > 1 else ""
     # The bar is created in here so that Streamlit can replay it on a cache hit.
-    bar = st.progress(0.0, text=f"{_what}Running {replications} replications…")
+    bar = st.progress(0.0, text=f"{_what}Running {replications} replications{where}…")
     try:
-        result = results.replicate(scenario, replications, seed,
-                           progress=lambda done, total: bar.progress(
-                               done / total, text=f"{_what}Replication {done} of {total}"))
+        return results.replicate(scenario, replications, seed, workers=workers, keep_events=False,
+                                 progress=lambda done, total: bar.progress(
+                                     done / total, text=f"{_what}Replication {done} of {total}{where}"))
     finally:
         bar.empty()
-    # The page never shows the event logs; dropping them keeps large scenarios small in the cache.
-    runs = tuple(dataclasses.replace(run, events=run.events.iloc[:0]) for run in result.runs)
-    return dataclasses.replace(result, runs=runs)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -5,39 +5,26 @@ numbers), and each run's metrics depend only on (scenario, seed, r), so the rows
 backend runs them and however many workers it has. Runs travel in chunks of one scenario's replications,
 so a fast run does not pay a task's overhead on its own.
 
-A Dask cluster is checked before anything is sent to it: the scheduler must answer, it must have workers,
-and every worker must import mlorg at this process's version. Without that check a worker that cannot
-unpickle a task dies and the task waits forever.
+On Dask (``on_dask``) the cluster is checked before anything is sent to it, and every wait is bounded.
 """
 
 from __future__ import annotations
 
-import builtins
 import contextlib
-import logging
 import math
 import multiprocessing
-import re
-import time
-import types
-import uuid
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from mlorg import __version__
 from mlorg.results import metrics, to_frames
 from mlorg.scenario import Scenario
 from mlorg.sim import run_once
 from mlorg.sweeps.grid import SweepError
+from mlorg.sweeps.on_dask import CONNECT_TIMEOUT_S, PROBE_TIMEOUT_S, check_workers, dask_client, run_on_dask
 
 BACKENDS = ("process", "serial", "dask")
 DEFAULT_TIMEOUT_S = 600.0  # longest one run may take on a pool or cluster before the sweep stops
-CONNECT_TIMEOUT_S = 10.0  # to reach a Dask scheduler and find a worker there
-# For every worker to answer the version check; a fresh worker imports the simulator's dependencies first,
-# which takes a few seconds on a quiet machine and many more on a loaded one.
-PROBE_TIMEOUT_S = 60.0
-SCHEDULER_ADDRESS = re.compile(r"((tcp|tls|ws|wss|ucx)://)?[\w.\-\[\]:]+:\d{1,5}")  # host:port, maybe a scheme
 MAX_WORKERS = 1024
 MAX_CHUNK_RUNS = 10  # a chunk of ~10 runs costs 0.5–5 s: long enough to hide overhead, short enough to balance
 CHUNKS_PER_WORKER = 8
@@ -70,10 +57,8 @@ def run_all(scenarios: Sequence[Scenario], replications: int, seed: int, *, back
             rows = _run_parallel(scenarios, replications, seed, n_workers, progress, timeout)
     else:
         with dask_client(scheduler, workers, connect_timeout) as client:
-            check_workers(client, connect_timeout, PROBE_TIMEOUT_S)
-            n_workers = sum(client.nthreads().values())
-            with _joblib("dask", client=client, wait_for_workers_timeout=connect_timeout):
-                rows = _run_parallel(scenarios, replications, seed, n_workers, progress, timeout)
+            check_workers(client, connect_timeout, PROBE_TIMEOUT_S, task_module=run_chunk.__module__)
+            rows = _run_on_dask(client, scenarios, replications, seed, progress, timeout)
     if len(rows) != total:  # a backend that dropped runs silently would bias every figure
         raise SweepError(f"the {backend} backend returned {len(rows)} runs of {total}")
     return sorted(rows, key=lambda row: (row[0], row[1]))
@@ -136,8 +121,7 @@ def _run_parallel(scenarios: Sequence[Scenario], replications: int, seed: int, n
             if progress is not None:
                 progress(len(rows), total)
     except (TimeoutError, multiprocessing.TimeoutError):  # joblib raises either, depending on the backend
-        raise SweepError(f"a chunk of {longest} runs took longer than {timeout * longest:g} s (the limit is "
-                         f"{timeout:g} s a run); the sweep was stopped") from None
+        raise _too_long(longest, timeout) from None
     except TerminatedWorkerError as exc:
         raise SweepError(f"a worker process died during the sweep ({str(exc).splitlines()[0]})") from None
     finally:
@@ -155,100 +139,26 @@ def _joblib(backend: str, **params: Any) -> Iterator[None]:
         yield
 
 
-# ------------------------------------------------------------------------------------------------- Dask
+def _run_on_dask(client: Any, scenarios: Sequence[Scenario], replications: int, seed: int,
+                 progress: Progress | None, timeout: float) -> list[Row]:
+    pieces = chunks(len(scenarios), replications, sum(client.nthreads().values()))
+    longest = max(len(reps) for _, reps in pieces)
+    total = len(scenarios) * replications
+    rows: list[Row] = []
 
-@contextlib.contextmanager
-def dask_client(scheduler: Any, workers: int | None, connect_timeout: float) -> Iterator[Any]:
-    """A client to the cluster asked for: an existing ``distributed.Client``, a cluster object or a scheduler
-    address, or ``None``/``"local"`` for a local cluster of ``workers`` (default 2) single-threaded processes."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise SweepError("backend: dask needs the optional extra: pip install 'mlorg[dask]' "
-                         "(or uv sync --extra dask)") from None
-    if isinstance(scheduler, Client):
-        yield scheduler  # the caller's: they close it
-        return
-    scheduler = getattr(scheduler, "scheduler_address", scheduler)  # a cluster object: connect to its scheduler
-    if scheduler is None or scheduler == "local":
-        with LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                          dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster, \
-                Client(cluster, set_as_default=False) as client:
-            yield client
-        return
-    if not isinstance(scheduler, str) or not SCHEDULER_ADDRESS.fullmatch(scheduler):
-        # Checked before a Client exists: a Client that failed to connect still times out closing itself at exit.
-        raise SweepError(f"scheduler: {scheduler!r} is not allowed; must be an address such as tcp://host:8786, "
-                         "'local', a cluster or a distributed.Client")
-    try:
-        client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SweepError(f"cannot reach the Dask scheduler at {scheduler} ({reason})") from None
-    except Exception as exc:  # something answered, but not as a Dask scheduler does (garbage can even ask for EiB)
-        raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: what answers there is not a Dask "
-                         f"scheduler ({type(exc).__name__})") from None
-    with client:
-        yield client
+    def collect(chunk_rows: list[Row]) -> None:
+        rows.extend(chunk_rows)
+        if progress is not None:
+            progress(len(rows), total)
 
-
-def check_workers(client: Any, connect_timeout: float, timeout: float = PROBE_TIMEOUT_S) -> None:
-    """Fail in one line unless the scheduler has workers (within ``connect_timeout``) and every worker
-    imports this mlorg at this version (answering within ``timeout``)."""
-    address = getattr(client.scheduler, "address", "the scheduler")
+    calls = [(scenarios[index], index, seed, reps) for index, reps in pieces]
     try:
-        client.wait_for_workers(1, timeout=connect_timeout)
+        run_on_dask(client, run_chunk, calls, collect, call_timeout=timeout * longest)
     except TimeoutError:
-        raise SweepError(f"the Dask scheduler at {address} has no workers (waited {connect_timeout:g} s)") from None
-    workers = sorted(client.nthreads())
-    probe, token = _by_value(_version_probe), uuid.uuid4().hex
-    futures = [client.submit(probe, pure=False, workers=[w], allow_other_workers=False, key=f"mlorg-probe-{w}-{token}")
-               for w in workers]
-    deadline = time.monotonic() + timeout
-    answers, silent = [], 0
-    for future in futures:
-        try:
-            answers.append(future.result(timeout=max(0.0, deadline - time.monotonic())))
-        except TimeoutError:
-            silent += 1
-        except Exception as exc:  # the probe could not even run there: that is the answer
-            answers.append(("error", _first_line(exc)))
-    if silent:
-        client.cancel(futures)
-        raise SweepError(f"{silent} of {len(workers)} Dask workers did not answer a version check within "
-                         f"{timeout:g} s")
-    _judge(answers, len(workers))
+        raise _too_long(longest, timeout) from None
+    return rows
 
 
-def _judge(answers: list[tuple[str, str]], n_workers: int) -> None:
-    failed = [detail for status, detail in answers if status == "error"]
-    if failed:
-        raise SweepError(f"{len(failed)} of {n_workers} Dask workers cannot import mlorg ({failed[0]}); install "
-                         f"mlorg {__version__} where the workers run")
-    other = sorted({version for _, version in answers if version != __version__})
-    if other:
-        count = sum(version != __version__ for _, version in answers)
-        raise SweepError(f"{count} of {n_workers} Dask workers run mlorg {', '.join(other)}, this process "
-                         f"{__version__}; install the same version on every worker")
-
-
-def _first_line(exc: BaseException | None) -> str:
-    text = f"{type(exc).__name__}: {exc}" if exc is not None else "no answer"
-    return text.splitlines()[0]
-
-
-def _version_probe() -> tuple[str, str]:
-    """Runs on a worker: import what a sweep task needs, and report the version."""
-    try:
-        import mlorg
-        import mlorg.sweeps.execute  # noqa: F401 — the module of the task function, with all its imports
-    except BaseException as exc:  # any failure to import is the answer, not a crash
-        return ("error", f"{type(exc).__name__}: {exc}".splitlines()[0])
-    return ("ok", str(getattr(mlorg, "__version__", "unknown")))
-
-
-def _by_value(function: Callable) -> Callable:
-    """A copy of ``function`` that pickles by value: a function of an importable module is pickled by
-    reference, and a worker without mlorg would fail to unpickle the very probe meant to find that out."""
-    namespace = {"__builtins__": builtins, "__name__": "mlorg_probe"}
-    return types.FunctionType(function.__code__, namespace, function.__name__)
+def _too_long(runs: int, timeout: float) -> SweepError:
+    return SweepError(f"a chunk of {runs} runs took longer than {timeout * runs:g} s (the limit is {timeout:g} s a "
+                      "run); the sweep was stopped")
