@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -43,11 +44,17 @@ def brute_force(base_rps, start, end, profile, policy, table) -> ServingTotals:
             seen = loads[max(h - policy.reaction_delay_hours, start)]
             needed = math.ceil(seen * (policy.service_ms / 1000.0) / (policy.concurrency * policy.target_utilisation))
             replicas = max(1, min(max(needed, policy.min_replicas), policy.max_replicas))
+            # and more, up to max_replicas, until the p99 at the load seen meets the SLO (if any count can)
+            if table.max_rps(policy.concurrency) > 0:
+                while replicas < max(policy.max_replicas, 1) and table.max_rps(replicas * policy.concurrency) < seen:
+                    replicas += 1
         cost += replicas * policy.usd_per_hour
         replica_hours += replicas
         predictions += loads[h] * 3600.0
         meeting += loads[h] <= table.max_rps(replicas * policy.concurrency)
-    return ServingTotals(cost, replica_hours, predictions, float(end - start), meeting)
+    floor = policy.fixed_replicas if policy.fixed_replicas > 0 else max(policy.min_replicas, 1)
+    return ServingTotals(cost, replica_hours, predictions, float(end - start), meeting,
+                         floor * (end - start) * policy.usd_per_hour)
 
 
 def assert_totals_equal(got: ServingTotals, want: ServingTotals, *, rel: float = 1e-9) -> None:
@@ -56,6 +63,7 @@ def assert_totals_equal(got: ServingTotals, want: ServingTotals, *, rel: float =
     assert got.hours_meeting_slo == want.hours_meeting_slo
     assert got.cost_usd == pytest.approx(want.cost_usd, rel=rel, abs=1e-9)
     assert got.predictions == pytest.approx(want.predictions, rel=rel, abs=1e-6)
+    assert got.floor_cost_usd == pytest.approx(want.floor_cost_usd, rel=rel, abs=1e-9)
 
 
 def random_policy(rng: np.random.Generator) -> RealtimePolicy:
@@ -153,16 +161,18 @@ def test_fast_path_with_misses_and_fixed_replicas_equals_per_hour_path():
 
 
 def test_slo_boundary_is_inclusive_on_both_paths():
-    """A load exactly at max_rps meets the SLO; the next float above it misses, on the fast and per-hour paths."""
+    """A load exactly at max_rps meets the SLO; the next float above it misses on a fixed fleet, and makes an
+    autoscaler that sees it add a replica in those hours (and meet it), on the fast and per-hour paths."""
     profile = np.array([1.0, 0.5, 1.0])
-    for policy in (RealtimePolicy(5.0, 2, 1.0, 50.0, fixed_replicas=3),
-                   RealtimePolicy(5.0, 2, 1.0, 50.0, min_replicas=3, max_replicas=9, target_utilisation=1.0)):
+    fixed = RealtimePolicy(5.0, 2, 1.0, 50.0, fixed_replicas=3)
+    autoscaled = RealtimePolicy(5.0, 2, 1.0, 50.0, min_replicas=3, max_replicas=9, target_utilisation=1.0)
+    for policy, above in ((fixed, (9.0, 1.0)), (autoscaled, (11.0, 3.0))):
         table = SloTable(policy)
         limit = table.max_rps(3 * 2)
-        for base_rps, meeting in ((limit, 3.0), (float(np.nextafter(limit, math.inf)), 1.0)):
+        for base_rps, (replica_hours, meeting) in ((limit, (9.0, 3.0)), (float(np.nextafter(limit, math.inf)), above)):
             for totals in (realtime_totals(base_rps, 0, 3, profile, prefix(profile), policy, table),
                            _per_hour_totals(base_rps, 0, 3, profile, prefix(profile), policy, table)):
-                assert totals.replica_hours == 9.0 and totals.hours_meeting_slo == meeting
+                assert (totals.replica_hours, totals.hours_meeting_slo) == (replica_hours, meeting)
 
 
 def test_predictions_are_exact():
@@ -240,3 +250,22 @@ def test_realtime_totals_rejects_a_mismatched_table_or_prefix():
     with pytest.raises(ValueError, match="profile_prefix"):
         realtime_totals(1.0, 0, 5, profile, np.cumsum(profile), policy, SloTable(policy))
     assert realtime_totals(1.0, 5, 5, profile, prefix(profile), policy, SloTable(policy)) == ServingTotals()
+
+
+def test_a_tighter_slo_never_costs_less_and_more_load_never_costs_less():
+    """The autoscaler sizes each hour for utilisation and for the SLO, so on 200 random cases halving the SLO
+    never lowers the replica-hours, and doubling the load never does either (fixed fleets included). The one
+    exception is stated: an SLO that even an idle replica misses is not chased with replicas that cannot help."""
+    rng = np.random.default_rng(5)
+    tighter_cost_more = 0
+    for _ in range(200):
+        base_rps, start, end, profile, policy = random_case(rng)
+        strict = dataclasses.replace(policy, slo_p99_ms=policy.slo_p99_ms / 2)
+        loose = realtime_totals(base_rps, start, end, profile, prefix(profile), policy, table_for(policy))
+        tight = realtime_totals(base_rps, start, end, profile, prefix(profile), strict, SloTable(strict))
+        busier = realtime_totals(2 * base_rps, start, end, profile, prefix(profile), policy, table_for(policy))
+        if SloTable(strict).max_rps(1) > 0:
+            assert tight.replica_hours >= loose.replica_hours
+        assert busier.replica_hours >= loose.replica_hours
+        tighter_cost_more += tight.replica_hours > loose.replica_hours
+    assert tighter_cost_more > 3  # the SLO does bind in some cases, so the check is not vacuous

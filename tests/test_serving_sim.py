@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlorg.results import compare, replicate, simulate
+from mlorg.results import compare, mean_ci, replicate, simulate
 from mlorg.rng import Streams
-from mlorg.scenario import load
+from mlorg.scenario import Distribution, ScenarioError, load, validate
 from mlorg.serving.fleet import RealtimePolicy, SloTable, realtime_totals
 from mlorg.serving.instances import load_instances
 from mlorg.serving.traffic import hourly_profile
@@ -23,8 +23,12 @@ SERVING_METRICS = ["serving_cost_usd", "cost_per_1k_predictions_usd", "slo_attai
 
 def fraud(**realtime_changes):
     """fraud_drift with one class of models served by the [serving] section's shares and traffic draws, as a
-    scenario without a portfolio is: these tests check the serving mechanics."""
+    scenario without a portfolio is (70% real time at ≈ 4 requests a second, 30% batch): these tests check the
+    serving mechanics."""
     scenario = load(SCENARIOS / "fraud_drift.toml").replace(portfolio=())
+    realtime = dataclasses.replace(scenario.serving.realtime, base_rps=Distribution(dist="lognormal", mean=4.0, cv=1.5))
+    scenario = scenario.replace(serving=dataclasses.replace(scenario.serving, realtime_share=0.7, batch_share=0.3,
+                                                            realtime=realtime))
     if realtime_changes:
         realtime = dataclasses.replace(scenario.serving.realtime, **realtime_changes)
         scenario = scenario.replace(serving=dataclasses.replace(scenario.serving, realtime=realtime))
@@ -86,6 +90,37 @@ def test_a_class_serves_its_own_traffic_in_its_own_mode():
         assert (ranks["predictions_per_day"] == ranks["value_per_day_usd"]).all()
 
 
+def test_a_class_is_served_on_its_own_instance_at_its_own_service_time():
+    """fraud_drift's fraud class moved to a GPU instance: its models' replicas are the same, each priced at the GPU's
+    rate; a slower service time never costs less; the other classes are untouched."""
+    scenario = load(SCENARIOS / "fraud_drift.toml")
+    prices = {i.name: i.usd_per_hour for i in load_instances()}
+
+    def with_fraud(**changes):
+        return scenario.replace(portfolio=(dataclasses.replace(scenario.portfolio[0], **changes),
+                                           *scenario.portfolio[1:]))
+
+    base, gpu = simulate(scenario, 3).models, simulate(with_fraud(instance="g4dn.xlarge"), 3).models
+    fraud_class = scenario.portfolio[0].name
+    mine = (base["model_class"] == fraud_class) & (base["serving_mode"] == "realtime")
+    assert mine.sum() > 3
+    np.testing.assert_allclose(gpu.loc[mine, "serving_cost_usd"],
+                               base.loc[mine, "serving_cost_usd"] * prices["g4dn.xlarge"] / prices["c6i.xlarge"])
+    pd.testing.assert_series_equal(gpu.loc[~mine, "serving_cost_usd"], base.loc[~mine, "serving_cost_usd"])
+    slow = simulate(with_fraud(service_ms=2000.0, concurrency=1), 3).models
+    assert (slow.loc[mine, "serving_cost_usd"] >= base.loc[mine, "serving_cost_usd"]).all()
+    assert (slow.loc[mine, "serving_cost_usd"] > base.loc[mine, "serving_cost_usd"]).any()
+
+
+def test_a_class_naming_an_unknown_instance_is_refused_naming_the_field():
+    scenario = load(SCENARIOS / "fraud_drift.toml")
+    bad = scenario.replace(portfolio=(dataclasses.replace(scenario.portfolio[0], instance="g4dn.xlarg"),
+                                      *scenario.portfolio[1:]))
+    with pytest.raises(ScenarioError, match=r"portfolio\[0\]\.instance: \"g4dn.xlarg\" is not allowed; must be one "
+                                            r"of .*\(did you mean 'g4dn.xlarge'\?\)"):
+        validate(bad)
+
+
 def test_serving_draws_leave_the_organisation_untouched():
     # Serving has its own random streams, so turning it on changes no staffing or lifecycle figure.
     with_serving = fraud()
@@ -145,3 +180,45 @@ def test_edge_models_pay_a_rollout_per_version_and_lag_while_it_runs():
     assert retrained > 0
     assert run.metrics["edge_stale_device_days"] == pytest.approx(retrained * 1000 * 10 / 2)
     assert math.isnan(run.metrics["slo_attainment"])  # no real-time hours to judge
+
+
+def _uber(traffic: float = 1.0, slo_factor: float = 1.0):
+    scenario = load(SCENARIOS / "uber_scale.toml")
+    classes = tuple(dataclasses.replace(c, predictions_per_day=dataclasses.replace(
+        c.predictions_per_day, mean=c.predictions_per_day.mean * traffic)) for c in scenario.portfolio)
+    realtime = dataclasses.replace(scenario.serving.realtime,
+                                   slo_p99_ms=scenario.serving.realtime.slo_p99_ms * slo_factor)
+    return scenario.replace(portfolio=classes, serving=dataclasses.replace(scenario.serving, realtime=realtime))
+
+
+@pytest.fixture(scope="module")
+def uber_bills() -> dict[str, pd.DataFrame]:
+    """uber_scale over its five years, as stated (its largest models carry thousands of requests a second, as
+    Uber's 10M predictions a second at peak over ≈ 5,000 models imply), with twice the traffic, and with half the
+    SLO: 3 paired replications each (≈ 30 s)."""
+    cases = {"base": _uber(), "double": _uber(traffic=2.0), "half_slo": _uber(slo_factor=0.5)}
+    return {name: replicate(s, 3, seed=7, keep_events=False).per_replication for name, s in cases.items()}
+
+
+def test_twice_the_traffic_raises_uber_scales_serving_bill_by_at_least_30_percent(uber_bills):
+    """Before, every fleet sat at min_replicas and doubling traffic moved the bill by 0.3%."""
+    base, double = uber_bills["base"], uber_bills["double"]
+    rise = mean_ci((double["serving_cost_usd"] / base["serving_cost_usd"] - 1.0).to_numpy())
+    assert rise["ci95_low"] >= 0.30, rise  # measured: +38% (paired over 3 replications)
+    assert (double["predictions_served"] / base["predictions_served"]).round(9).eq(2.0).all()
+    # The load, not the floor, now sets most of the bill at this scale; the floor is still reported.
+    assert (base["serving_floor_share"] < 0.9).all()
+    assert (double["serving_floor_share"] < base["serving_floor_share"]).all()
+
+
+def test_halving_the_slo_never_lowers_the_bill(uber_bills):
+    base, half = uber_bills["base"], uber_bills["half_slo"]
+    assert (half["serving_cost_usd"] >= base["serving_cost_usd"]).all()
+    assert (half["models_trained"] == base["models_trained"]).all()  # the same organisation, paired
+
+
+def test_a_small_scenario_sits_at_the_availability_floor_and_says_so():
+    """fraud_drift's card traffic (≈ 4 requests a second) is far below one replica's capacity."""
+    metrics = replicate(load(SCENARIOS / "fraud_drift.toml"), 2, seed=1).summary["mean"]
+    assert metrics["serving_floor_share"] > 0.95
+    assert metrics["slo_attainment"] == 1.0

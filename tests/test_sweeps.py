@@ -475,3 +475,14 @@ def test_a_progress_callback_sees_every_run_and_can_cancel(scenario):
 
     with pytest.raises(Cancelled):
         sweep(scenario, {"org.ml_engineers": [1, 2]}, 4, backend="process", workers=2, progress=cancel)
+
+
+def test_a_cells_interval_stays_inside_its_metrics_range():
+    """A 2-replication sweep printed serving_cost_usd 268,773 [-29436, …]: a cost cannot be negative, nor a share
+    above 1; the interval is clipped to the range the metric table states, and nothing else is."""
+    table = pd.DataFrame({"cell": [0, 0], "org.ml_engineers": [1, 1], "replication": [0, 1],
+                          "serving_cost_usd": [1.0, 500_000.0], "ship_share": [0.2, 0.99]})
+    summary = summarise_cells(table, ["serving_cost_usd", "ship_share"]).set_index("metric")
+    assert summary.loc["serving_cost_usd", "ci95_low"] == 0.0
+    assert summary.loc["serving_cost_usd", "ci95_high"] > 500_000
+    assert summary.loc["ship_share", "ci95_high"] == 1.0 and summary.loc["ship_share", "ci95_low"] == 0.0

@@ -72,6 +72,9 @@ METRICS: dict[str, Metric] = _table(
     Metric("cost_per_1k_predictions_usd", "Serving cost per 1,000 predictions", "usd",
            "serving cost per thousand predictions"),
     _share("slo_attainment", "Latency SLO met", "share of real-time model-hours whose p99 latency met the SLO"),
+    _share("serving_floor_share", "Serving bill at the availability floor",
+           "share of the serving cost that real-time fleets pay whatever their load: each autoscaled fleet's minimum "
+           "replicas (and the whole of a fixed fleet); the rest follows the load"),
     Metric("predictions_served", "Predictions served", "count", "predictions made by live models"),
     Metric("edge_stale_device_days", "Device-days on a superseded version", "count",
            "device-days edge models spent on a superseded version while a new one rolled out"),

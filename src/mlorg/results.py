@@ -83,6 +83,7 @@ def to_frames(out: SimOutput) -> RunResult:
     if out.serving is not None:
         totals = list(out.serving.values())
         extras["serving_cost_usd"] = sum(t.cost_usd for t in totals)
+        extras["serving_floor_cost_usd"] = out.serving["realtime"].floor_cost_usd
         extras["predictions_served"] = sum(t.predictions for t in totals)
         extras["realtime_hours"] = out.serving["realtime"].hours
         extras["realtime_hours_meeting_slo"] = out.serving["realtime"].hours_meeting_slo
@@ -194,12 +195,13 @@ def serving_metrics(extras: dict[str, float]) -> dict[str, float]:
     """Serving figures; NaN (JSON null) when the scenario does not model serving."""
     if "serving_cost_usd" not in extras:
         return dict.fromkeys(("serving_cost_usd", "cost_per_1k_predictions_usd", "slo_attainment",
-                              "predictions_served", "edge_stale_device_days"), math.nan)
+                              "serving_floor_share", "predictions_served", "edge_stale_device_days"), math.nan)
     cost, predictions = extras["serving_cost_usd"], extras["predictions_served"]
     hours = extras["realtime_hours"]
     return {"serving_cost_usd": cost,
             "cost_per_1k_predictions_usd": 1000.0 * cost / predictions if predictions > 0 else math.nan,
             "slo_attainment": extras["realtime_hours_meeting_slo"] / hours if hours > 0 else math.nan,
+            "serving_floor_share": extras["serving_floor_cost_usd"] / cost if cost > 0 else math.nan,
             "predictions_served": predictions, "edge_stale_device_days": extras["edge_stale_device_days"]}
 
 
@@ -255,14 +257,9 @@ class Replications:
 
     @property
     def summary(self) -> pd.DataFrame:
-        # An interval reaching beyond what the metric can be (a count below 0, a share above 1) is clipped to
-        # the metric's own range, as the metric table states it; nothing else is clipped.
-        summary = summarise(self.per_replication)
-        lower = pd.Series([METRICS[m].lo if m in METRICS else -np.inf for m in summary.index], index=summary.index)
-        upper = pd.Series([METRICS[m].hi if m in METRICS else np.inf for m in summary.index], index=summary.index)
-        summary["ci95_low"] = summary["ci95_low"].clip(lower=lower, upper=upper)
-        summary["ci95_high"] = summary["ci95_high"].clip(lower=lower, upper=upper)
-        return summary
+        rows = [{"metric": name, **metric_interval(name, self.per_replication[name].dropna().to_numpy(dtype=float))}
+                for name in self.per_replication.columns]
+        return pd.DataFrame(rows).set_index("metric")
 
     @property
     def n(self) -> int:
@@ -326,6 +323,21 @@ def summarise(per_replication: pd.DataFrame) -> pd.DataFrame:
         values = per_replication[name].dropna().to_numpy(dtype=float)
         rows.append({"metric": name, **mean_ci(values)})
     return pd.DataFrame(rows).set_index("metric")
+
+
+FEW_REPLICATIONS = 5  # an interval from fewer runs than this rests on a poor estimate of the spread: flagged
+
+
+def metric_interval(name: str, values: np.ndarray) -> dict[str, float]:
+    """A run metric's mean and 95% interval. An interval reaching beyond what the metric can be (a cost below 0, a
+    share above 1) is clipped to the metric's own range, as the metric table states it; nothing else is clipped."""
+    interval = mean_ci(values)
+    metric = METRICS.get(name)
+    if metric is not None:
+        for bound in ("ci95_low", "ci95_high"):
+            if math.isfinite(interval[bound]):
+                interval[bound] = min(max(interval[bound], metric.lo), metric.hi)
+    return interval
 
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> dict[str, float]:

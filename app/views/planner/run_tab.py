@@ -18,6 +18,7 @@ from views.planner.state import (
     RESULT,
     Sources,
     remember_variant,
+    rough_intervals,
     show_error,
     simulate,
 )
@@ -145,6 +146,7 @@ def show_result(result: dict) -> None:
                f"{replications.seed}. Figures are means over replications with 95% confidence intervals of the mean.")
     if result.get("changes"):
         st.caption("Changed from the scenario file: " + "; ".join(result["changes"]))
+    rough_intervals(n)
     headline_metrics(summary, [m for m in (*planner.HEADLINES, "serving_cost_usd", "business_loss_usd")
                                if m in summary.index and summary.loc[m, "n"] > 0], n)
     money_basis(scenario)

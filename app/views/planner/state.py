@@ -41,6 +41,13 @@ class Sources:
         return self.shipped[key].name if key in self.shipped else key
 
 
+def rough_intervals(replications: int) -> None:
+    """Say so when the intervals shown rest on fewer than FEW_REPLICATIONS runs."""
+    if replications < results.FEW_REPLICATIONS:
+        st.warning(f"Intervals from {replications} replications are rough (the spread itself is poorly known below "
+                   f"{results.FEW_REPLICATIONS}); run more before deciding on them.")
+
+
 def show_error(exc: Exception) -> None:
     messages = getattr(exc, "messages", None) or [str(exc)]
     st.error(messages[0] if len(messages) == 1 else "\n".join(f"- {m}" for m in messages))

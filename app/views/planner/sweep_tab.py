@@ -7,7 +7,7 @@ import streamlit as st
 
 from mlorg import charts, inputs, metric_table, planner, sweeps
 from mlorg.scenario import field_label
-from views.planner.state import ERRORS, Sources, scenario_caption, show_error, tab_scenario
+from views.planner.state import ERRORS, Sources, rough_intervals, scenario_caption, show_error, tab_scenario
 from views.planner.sweep_common import (
     SWEEP_BACKEND,
     as_text,
@@ -58,6 +58,7 @@ def show_sweep(result: dict) -> None:
     st.subheader(f"Sweep of {result['label']}: {' × '.join(field_label(p) for p in params)}")
     st.caption(f"{table['cell'].nunique()} cells × {result['replications']} replications from seed {result['seed']}. "
                "Figures are means over replications with 95% confidence intervals of the mean.")
+    rough_intervals(result["replications"])
     measured = [m for m in metric_table.METRICS if m in table.columns and table[m].notna().any()]
     left, right = st.columns(2)
     metric = left.selectbox("Metric", measured, format_func=metric_table.option_text, key="sweep.metric",

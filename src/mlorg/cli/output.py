@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from mlorg import formatting
-from mlorg.results import Replications
+from mlorg.results import FEW_REPLICATIONS, Replications
 
 
 def fmt(x: float | None) -> str:
@@ -71,4 +71,12 @@ def metrics_table(summary) -> str:
     width = max(len(r[0]) for r in rows)
     lines = [f"{r[0]:<{width}}  {r[1]:>12}  {r[2]}".rstrip() for r in rows]
     lines.insert(1, "-" * (width + 30))
-    return "\n".join(lines)
+    return "\n".join(lines) + few_replications_note(int(summary["n"].max()) if len(summary) else 0)
+
+
+def few_replications_note(n: int) -> str:
+    """A line under a table whose intervals rest on fewer than FEW_REPLICATIONS runs (empty otherwise)."""
+    if not 2 <= n < FEW_REPLICATIONS:
+        return ""
+    return (f"\n\n! Intervals from {n} replications are rough (the spread itself is poorly known below "
+            f"{FEW_REPLICATIONS}); run more before deciding on them.")

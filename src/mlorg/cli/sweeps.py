@@ -19,7 +19,7 @@ from mlorg.cli.options import (
     replications_option,
     seed_option,
 )
-from mlorg.cli.output import cell_text, columns, fmt, json_value, metrics_json
+from mlorg.cli.output import cell_text, columns, few_replications_note, fmt, json_value, metrics_json
 from mlorg.scenario import ScenarioError, load
 
 SWEEP_SHOWN_METRICS = ("ttp_days_median", "ttp_days_p90", "models_shipped", "total_cost_usd")
@@ -222,7 +222,7 @@ def _cells_table(summary, params: list[str], shown: list[str]) -> str:
             ci = f" [{fmt(row['ci95_low'])}, {fmt(row['ci95_high'])}]" if math.isfinite(row["ci95_low"]) else ""
             figures.append(fmt(row["mean"]) + ci)
         rows.append((*values, *figures))
-    return columns(rows)
+    return columns(rows) + few_replications_note(int(summary["n"].max()) if len(summary) else 0)
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from mlorg.scenario.fields import GUARD
 from mlorg.scenario.pipeline import Pipeline
+from mlorg.scenario.portfolio import ModelClass
 from mlorg.scenario.schema import MAX_PEOPLE, MAX_PERSON_YEARS, Scenario
 from mlorg.scenario.serving import Serving
 from mlorg.scenario.text import number_text, toml_text
@@ -37,7 +38,7 @@ def check_whole(s: Scenario) -> list[str]:
     if person_years > MAX_PERSON_YEARS:
         errors.append(f"horizon_days: {number_text(s.horizon_days)} days with {start + hired} people is "
                       f"{person_years:,.0f} person-years; must be <= {MAX_PERSON_YEARS:,} ({GUARD})")
-    errors.extend(check_serving(s.serving))
+    errors.extend(check_serving(s.serving, s.portfolio))
     errors.extend(check_monitoring(s))
     errors.extend(check_pipeline(s.pipeline))
     errors.extend(check_portfolio(s))
@@ -52,7 +53,7 @@ def check_whole(s: Scenario) -> list[str]:
     return errors
 
 
-def check_serving(serving: Serving) -> list[str]:
+def check_serving(serving: Serving, portfolio: tuple[ModelClass, ...] = ()) -> list[str]:
     errors = []
     shares = serving.realtime_share + serving.batch_share + serving.edge_share
     if abs(shares - 1.0) > 1e-9:
@@ -72,8 +73,9 @@ def check_serving(serving: Serving) -> list[str]:
         from mlorg.serving.instances import load_instances  # only a scenario that serves needs the price list
 
         known = [i.name for i in load_instances()]
-        for where, name in (("serving.realtime.instance", rt.instance), ("serving.batch.instance",
-                                                                         serving.batch.instance)):
+        named = [("serving.realtime.instance", rt.instance), ("serving.batch.instance", serving.batch.instance)]
+        named += [(f"portfolio[{i}].instance", c.instance) for i, c in enumerate(portfolio) if c.instance]
+        for where, name in named:
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""

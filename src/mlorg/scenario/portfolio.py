@@ -59,6 +59,14 @@ class ModelClass:
     serving_mode: str = spec("any", choices=SERVING_MODES,
                              doc="how its models serve; any: by the [serving] shares, as before classes existed")
     predictions_per_day: Distribution = dist("lognormal", 100_000.0, 1.0)
+    service_ms: float = spec(0.0, unit="ms", lo=0.0, hi=1e5,
+                             doc="mean service time of one request to a real-time model of this class (0: "
+                             "serving.realtime.service_ms); gradient-boosted trees on a CPU take less than a deep "
+                             "model")
+    instance: str = spec("", doc="instance type of this class's real-time replicas, a row of data/instances.csv "
+                         "(empty: serving.realtime.instance); a model that needs a GPU names a GPU instance")
+    concurrency: int = spec(0, lo=0, hi=1024, doc="requests one replica of this class serves at once (0: "
+                            "serving.realtime.concurrency)")
     value_per_day_usd: Distribution = dist("lognormal", 5_000.0, 1.0)
     value_source: str = spec("", doc="where the value figure comes from (shown to people beside it)")
     value_loss: ValueLoss = field(default_factory=ValueLoss)

@@ -136,13 +136,17 @@ class ServingTotals:
     predictions: float = 0.0
     hours: float = 0.0
     hours_meeting_slo: float = 0.0
+    # What the fleet would cost with no load at all: the autoscaler's availability floor (min replicas), or the
+    # whole of a fixed fleet. The rest of the cost follows the load.
+    floor_cost_usd: float = 0.0
 
     def __add__(self, other: ServingTotals) -> ServingTotals:
         if not isinstance(other, ServingTotals):
             return NotImplemented
         return ServingTotals(self.cost_usd + other.cost_usd, self.replica_hours + other.replica_hours,
                              self.predictions + other.predictions, self.hours + other.hours,
-                             self.hours_meeting_slo + other.hours_meeting_slo)
+                             self.hours_meeting_slo + other.hours_meeting_slo,
+                             self.floor_cost_usd + other.floor_cost_usd)
 
 
 def realtime_totals(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
@@ -162,7 +166,8 @@ def realtime_totals(base_rps: float, start: int, end: int, profile: np.ndarray, 
     peak = base_rps * float(window.max())  # == max(base_rps × window): rounding is monotone
     if policy.fixed_replicas > 0:
         replicas = policy.fixed_replicas
-    elif math.ceil(_replicas_needed(peak, policy)) <= policy.floor_replicas:
+    elif (math.ceil(_replicas_needed(peak, policy)) <= policy.floor_replicas
+          and _floor_meets_slo(peak, policy, table)):
         replicas = policy.floor_replicas
     else:
         return _per_hour_totals(base_rps, start, end, profile, profile_prefix, policy, table)
@@ -173,7 +178,7 @@ def realtime_totals(base_rps: float, start: int, end: int, profile: np.ndarray, 
         meeting = int(np.count_nonzero(base_rps * window <= threshold))
     replica_hours = float(replicas * hours)
     return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours, predictions, float(hours),
-                         float(meeting))
+                         float(meeting), _floor_cost(policy, hours))
 
 
 def _per_hour_totals(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
@@ -190,9 +195,7 @@ def _per_hour_totals(base_rps: float, start: int, end: int, profile: np.ndarray,
         delay = min(policy.reaction_delay_hours, hours)
         # The load the autoscaler saw: load[h − delay], and the model's first load before it existed.
         seen = np.concatenate([np.full(delay, load[0]), load[:hours - delay]])
-        needed = np.ceil(_replicas_needed(seen, policy))
-        replicas = np.clip(needed, policy.min_replicas, policy.max_replicas).astype(np.int64)
-        np.maximum(replicas, 1, out=replicas)
+        replicas = _autoscaled(seen, policy, table)
     # Look the limits up by replica count over the window's range (no sort); the range is short, and the
     # autoscaler passes through the counts between its lowest and highest anyway.
     lowest, highest = int(replicas.min()), int(replicas.max())
@@ -201,7 +204,37 @@ def _per_hour_totals(base_rps: float, start: int, end: int, profile: np.ndarray,
     replica_hours = float(replicas.sum())
     return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours,
                          _predictions(base_rps, start, end, profile_prefix), float(hours),
-                         float(np.count_nonzero(load <= thresholds)))
+                         float(np.count_nonzero(load <= thresholds)), _floor_cost(policy, hours))
+
+
+def _floor_cost(policy: RealtimePolicy, hours: int) -> float:
+    floor = policy.fixed_replicas if policy.fixed_replicas > 0 else policy.floor_replicas
+    return floor * hours * policy.usd_per_hour
+
+
+def _floor_meets_slo(load: float, policy: RealtimePolicy, table: SloTable) -> bool:
+    """Whether the floor keeps the p99 within the SLO at ``load`` — or nothing can (an idle replica misses it)."""
+    limit = table.max_rps(policy.floor_replicas * policy.concurrency)
+    return load <= limit or limit == 0.0
+
+
+def _autoscaled(seen: np.ndarray, policy: RealtimePolicy, table: SloTable) -> np.ndarray:
+    """Replicas each hour for the load the autoscaler saw: enough to run it at the target utilisation, and enough
+    to keep its p99 within the SLO (more replicas cannot help when an idle one misses it), within the bounds."""
+    floor, ceiling = policy.floor_replicas, max(policy.max_replicas, policy.floor_replicas)
+    replicas = np.clip(np.ceil(_replicas_needed(seen, policy)), floor, ceiling).astype(np.int64)
+    lowest, highest = int(replicas.min()), int(replicas.max())
+    limits = table.max_rps_array(np.arange(lowest, highest + 1) * policy.concurrency)
+    if limits[-1] == 0.0:
+        return replicas
+    top = float(seen.max())
+    while limits[-1] < top and highest < ceiling:  # widen the range until its largest fleet meets the peak
+        wider = min(ceiling, highest + max(1, highest - lowest + 1))
+        limits = np.concatenate([limits, table.max_rps_array(np.arange(highest + 1, wider + 1) * policy.concurrency)])
+        highest = wider
+    # The fewest replicas whose limit covers each hour's load (limits grow with replicas), or the ceiling.
+    for_slo = lowest + np.minimum(np.searchsorted(limits, seen, side="left"), len(limits) - 1)
+    return np.maximum(replicas, for_slo)
 
 
 def _replicas_needed(load, policy: RealtimePolicy):

@@ -18,6 +18,7 @@ class InstanceType:
     accelerator: str
     usd_per_hour: float
     source: str
+    as_of: str = ""  # when the price was recorded (the shipped list dates every row; a user's own list may not)
 
 
 def load_instances(path: str | Path | None = None) -> list[InstanceType]:
@@ -33,7 +34,7 @@ def _read_instances(path: Path) -> tuple[InstanceType, ...]:
     for line, row in enumerate(rows, start=2):
         try:
             instance = InstanceType(row["instance"], int(row["vcpu"]), float(row["memory_gib"]),
-                                    row["accelerator"], float(row["usd_per_hour"]), row["source"])
+                                    row["accelerator"], float(row["usd_per_hour"]), row["source"], row.get("as_of") or "")
         except (KeyError, ValueError) as exc:
             raise ValueError(f"{path}:{line}: bad instance row ({exc})") from None
         if instance.vcpu < 1 or instance.usd_per_hour <= 0 or not instance.source:

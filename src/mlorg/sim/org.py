@@ -530,7 +530,8 @@ class OrgSimulation:
         now = self.env._now
         model.value_usd = model.traits.value_per_hour * (now - model.live_at)
         if self.serving:
-            served = self.serving.settle(model.serving_mode, model.serving_level, model.live_at, now)
+            served = self.serving.settle(model.serving_mode, model.serving_level, model.live_at, now,
+                                         model.traits.index)
             model.serving_cost += served.cost_usd
             model.predictions += served.predictions
 

@@ -46,14 +46,23 @@ class ServingLedger:
         self.hours = math.ceil(self.horizon_hours)
         self.profile = hourly_profile(realtime, self.hours, self.streams.generator("serving/spikes"))
         self.profile_prefix = np.concatenate([[0.0], np.cumsum(self.profile)])
-        self.policy = RealtimePolicy(
-            service_ms=realtime.service_ms, concurrency=realtime.concurrency,
-            usd_per_hour=instances[realtime.instance].usd_per_hour, slo_p99_ms=realtime.slo_p99_ms,
-            fixed_replicas=realtime.fixed_replicas, min_replicas=realtime.min_replicas,
-            max_replicas=realtime.max_replicas, target_utilisation=realtime.target_utilisation,
-            reaction_delay_hours=realtime.reaction_delay_hours, service_dist=realtime.service_dist,
-            service_cv=realtime.service_cv)
-        self.table = SloTable(self.policy)
+        # One policy per model class (its service time, instance and concurrency, or the [serving.realtime]
+        # defaults), and one SLO table per service time: classes that serve alike share it.
+        self.policies: list[RealtimePolicy] = []
+        tables: dict[float, SloTable] = {}
+        self.tables: list[SloTable] = []
+        for model_class in self.scenario.model_classes():
+            instance = instances[model_class.instance or realtime.instance]
+            policy = RealtimePolicy(
+                service_ms=model_class.service_ms or realtime.service_ms,
+                concurrency=model_class.concurrency or realtime.concurrency,
+                usd_per_hour=instance.usd_per_hour, slo_p99_ms=realtime.slo_p99_ms,
+                fixed_replicas=realtime.fixed_replicas, min_replicas=realtime.min_replicas,
+                max_replicas=realtime.max_replicas, target_utilisation=realtime.target_utilisation,
+                reaction_delay_hours=realtime.reaction_delay_hours, service_dist=realtime.service_dist,
+                service_cv=realtime.service_cv)
+            self.policies.append(policy)
+            self.tables.append(tables.setdefault(policy.service_ms, SloTable(policy)))
         batch_instance = instances[serving.batch.instance]
         self.batch_vcpu, self.batch_usd_per_hour = batch_instance.vcpu, batch_instance.usd_per_hour
         self.cutoffs = (serving.realtime_share, serving.realtime_share + serving.batch_share)
@@ -105,12 +114,14 @@ class ServingLedger:
         hours_each = max(vcpu_hours / (instances * self.batch_vcpu), 1.0 / 60.0)
         return batch.jobs_per_day * instances * hours_each * self.batch_usd_per_hour
 
-    def settle(self, mode: str, level: float, live_at: float, until: float) -> ServingTotals:
-        """Serve a model over whole hours from going live to ``until``; add it to the totals and return it."""
+    def settle(self, mode: str, level: float, live_at: float, until: float, class_index: int = 0) -> ServingTotals:
+        """Serve a model of the portfolio's class ``class_index`` over whole hours from going live to ``until``; add
+        it to the totals and return it."""
         start = min(math.ceil(live_at), self.hours)
         end = max(start, min(math.ceil(until), self.hours))
         if mode == "realtime":
-            totals = realtime_totals(level, start, end, self.profile, self.profile_prefix, self.policy, self.table)
+            totals = realtime_totals(level, start, end, self.profile, self.profile_prefix, self.policies[class_index],
+                                     self.tables[class_index])
         elif mode == "batch":
             days = (end - start) / 24.0
             totals = ServingTotals(cost_usd=days * self.batch_cost_per_day(level), predictions=level * days,

@@ -11,7 +11,7 @@ import pandas as pd
 
 from mlorg import __version__, budget
 from mlorg.metric_table import METRIC_DOCS
-from mlorg.results import MAX_REPLICATIONS, mean_ci
+from mlorg.results import MAX_REPLICATIONS, metric_interval
 from mlorg.scenario import Scenario
 from mlorg.sweeps.execute import DEFAULT_TIMEOUT_S, Progress, Row, run_all
 from mlorg.sweeps.grid import Cell, SweepError, Value, cells
@@ -102,7 +102,8 @@ def cell_values(group: pd.DataFrame, params: Sequence[str]) -> dict[str, Any]:
 
 
 def summarise_cells(table: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
-    """Mean and Student-t 95% interval of each metric in each cell: one row per (cell, metric)."""
+    """Mean and Student-t 95% interval of each metric in each cell (clipped to the metric's range): one row per
+    (cell, metric)."""
     params = parameters(table)
     names = list(metrics) if metrics is not None else [c for c in table.columns if c in METRIC_DOCS]
     for name in names:
@@ -112,7 +113,7 @@ def summarise_cells(table: pd.DataFrame, metrics: Sequence[str] | None = None) -
         values = cell_values(group, params)
         for name in names:
             records.append({"cell": cell, **values, "metric": name,
-                            **mean_ci(group[name].dropna().to_numpy(dtype=float))})
+                            **metric_interval(name, group[name].dropna().to_numpy(dtype=float))})
     return pd.DataFrame.from_records(records, columns=["cell", *params, "metric", "mean", "ci95_low", "ci95_high",
                                                        "n"])
 
