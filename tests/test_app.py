@@ -277,11 +277,14 @@ def test_bad_table_cells_name_the_field_and_what_is_allowed():
 def test_switching_scenario_marks_old_results_and_offers_the_new_name_for_saving():
     at = run(page(), "platform_team", replications=2)
     assert at.text_input[0].value == "platform_team"
-    # It serves its models, so serving cost joins the headline figures and the cost chart.
-    expected = replicate(load(SCENARIOS / "platform_team.toml"), 2, 0).summary.loc["serving_cost_usd", "mean"]
-    assert [m.label for m in at.metric] == [*HEADLINE_LABELS, "Serving cost"]
-    assert metric(at, "Serving cost") == formatting.usd(expected, compact=True)
-    assert chart_data(at.get("vega_lite_chart")[3])["label"].tolist() == ["staff", "serving"]
+    # It serves its models and prices the rest of its infrastructure, so both join the headline figures, and
+    # the cost chart shows each line.
+    expected = replicate(load(SCENARIOS / "platform_team.toml"), 2, 0).summary
+    assert [m.label for m in at.metric] == [*HEADLINE_LABELS, "Serving cost", "Infrastructure cost"]
+    assert metric(at, "Serving cost") == formatting.usd(expected.loc["serving_cost_usd", "mean"], compact=True)
+    assert metric(at, "Infrastructure cost") == formatting.usd(expected.loc["infra_cost_usd", "mean"], compact=True)
+    assert chart_data(at.get("vega_lite_chart")[3])["label"].tolist() == [
+        "staff", "serving", "training compute", "feature computation", "storage", "monitoring compute"]
     at.selectbox(key="scenario").set_value("notebook_shipping").run()
     assert [i.value for i in at.info] == ["The results below are for platform_team; press Run to simulate "
                                           "notebook_shipping."]

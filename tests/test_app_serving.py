@@ -8,8 +8,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import mlorg.serving.capacity
-from mlorg import formatting
-from mlorg.scenario import Distribution
+from mlorg import formatting, planner
+from mlorg.results import replicate
+from mlorg.scenario import Distribution, load
 from mlorg.serving.analytic import analytic_figures, mgc_response_percentile
 from mlorg.serving.capacity import HOURS_PER_MONTH, cheapest, load_instances
 from mlorg.serving.kernel import simulate_queue
@@ -143,3 +144,22 @@ def test_a_value_out_of_range_is_refused_in_the_page_and_no_figure_stays():
     assert at.warning[0].value.startswith("100,000 replicas (400,000 servers) would run at 0.00% utilisation")
     assert "3 replicas would keep up" in at.warning[0].value
     assert at.warning[1].value.startswith("This fleet costs $")
+
+
+def test_a_scenarios_bill_is_the_librarys_line_by_line_with_its_floor():
+    at = page()
+    assert at.selectbox(key="bill.scenario").options  # the scenarios that price serving or infrastructure
+    assert "fraud_drift" in at.selectbox(key="bill.scenario").options
+    at.selectbox(key="bill.scenario").set_value("fraud_drift")
+    at.slider(key="bill.replications").set_value(2)
+    at.button(key="bill.run").click().run()
+    assert not at.exception
+    summary = replicate(load(Path(PAGE).parents[2] / "scenarios" / "fraud_drift.toml"), 2, 0).summary
+    assert len(at.table) == 1
+    assert at.table[0].value.equals(planner.bill_frame(summary).set_index("line"))
+    assert any(planner.floor_text(summary) == m.value for m in at.markdown)
+    assert at.warning[0].value.startswith("Intervals from 2 replications are rough")
+    # Another scenario chosen: the old bill is marked as the old one's, not passed off as the new one's.
+    at.selectbox(key="bill.scenario").set_value("uber_scale").run()
+    assert any(i.value.startswith("The bill below is fraud_drift's; press Price it for uber_scale")
+               for i in at.info)

@@ -187,3 +187,26 @@ def test_the_assumptions_say_what_each_input_rests_on():
     quicker = fraud.replace(org=dataclasses.replace(fraud.org, ramp_up_days=30.0))
     assert planner.assumption_frame(quicker).set_index("field").loc["org.ramp_up_days", "rests on"] == \
         planner.basis.SET_IN_SCENARIO
+
+
+def test_the_bill_lists_each_priced_line_with_its_share_and_the_floor_in_a_sentence():
+    scenario = load(SCENARIOS / "fraud_drift.toml")
+    summary = replicate(scenario, 2, seed=1).summary
+    frame = planner.bill_frame(summary)
+    assert list(frame["line"]) == ["Serving cost", "Training compute", "Feature computation", "Storage",
+                                   "Monitoring compute", "The whole bill"]
+    shares = [float(s.rstrip("%")) for s in frame["share of the bill"][:-1]]
+    assert abs(sum(shares) - 100.0) < 0.5 and all(s >= 0 for s in shares)
+    assert planner.floor_text(summary).startswith("99.")
+    assert "far below what its replicas can carry" in planner.floor_text(summary)
+    # A scenario that prices nothing has no bill and no floor sentence.
+    bare = replicate(load(SCENARIOS / "notebook_shipping.toml").replace(horizon_days=60), 2).summary
+    assert planner.bill_frame(bare).empty and planner.floor_text(bare) == ""
+
+
+def test_a_scenario_that_prices_its_infrastructure_lists_the_quantities_as_assumptions():
+    priced = planner.assumption_frame(load(SCENARIOS / "platform_team.toml")).set_index("field")
+    assert priced.loc["infra.training_hours", "rests on"] == planner.basis.ASSUMPTION
+    assert priced.loc["infra.feature_store_reuse_share", "value"] == "0.5"
+    unpriced = planner.assumption_frame(load(SCENARIOS / "notebook_shipping.toml"))
+    assert not unpriced["field"].str.startswith("infra.").any()

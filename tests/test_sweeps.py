@@ -143,12 +143,13 @@ def test_the_table_has_one_row_per_cell_and_replication_with_every_metric(serial
     assert np.allclose(extra, 210_000 * 180 / DAYS_PER_YEAR)
 
 
-def test_total_cost_adds_staff_serving_and_losses_counting_missing_parts_as_zero(serial_table):
+def test_total_cost_adds_staff_serving_infrastructure_and_losses_counting_missing_parts_as_zero(serial_table):
     assert serial_table["serving_cost_usd"].isna().all() and serial_table["business_loss_usd"].isna().all()
+    assert serial_table["infra_cost_usd"].isna().all()
     assert serial_table["total_cost_usd"].equals(serial_table["staff_cost_usd"])
     run = replicate(load(SCENARIO_DIR / "fraud_drift.toml").replace(horizon_days=365.0), 1, 0).runs[0].metrics
-    parts = run["staff_cost_usd"] + run["serving_cost_usd"] + run["business_loss_usd"]
-    assert run["serving_cost_usd"] > 0 and run["business_loss_usd"] > 0
+    parts = run["staff_cost_usd"] + run["serving_cost_usd"] + run["infra_cost_usd"] + run["business_loss_usd"]
+    assert run["serving_cost_usd"] > 0 and run["business_loss_usd"] > 0 and run["infra_cost_usd"] > 0
     assert run["total_cost_usd"] == pytest.approx(parts, rel=1e-12)
     assert run["net_value_usd"] == pytest.approx(run["value_delivered_usd"] - parts, rel=1e-12)
 

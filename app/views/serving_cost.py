@@ -15,6 +15,7 @@ from mlorg.serving.capacity import HOURS_PER_MONTH, InstanceType, Option, Plan, 
 from mlorg.serving.instances import load_instances
 from mlorg.serving.kernel import simulate_queue
 from views.shared import forms
+from views.shared.scenario_bill import show_scenario_bill
 
 DISTRIBUTIONS = ("exponential", "deterministic", "lognormal", "gamma")
 SHAPED = ("lognormal", "gamma")  # the distributions whose spread the coefficient of variation sets
@@ -231,3 +232,5 @@ if not forms.refuse(problems(form)):  # a refused value shows its reason here, a
     service = service_time(form)
     fleet_latency(form, service)
     cheapest_fleet(form, service, catalogue)
+st.divider()
+show_scenario_bill()

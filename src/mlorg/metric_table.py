@@ -72,6 +72,16 @@ METRICS: dict[str, Metric] = _table(
     Metric("cost_per_1k_predictions_usd", "Serving cost per 1,000 predictions", "usd",
            "serving cost per thousand predictions"),
     _share("slo_attainment", "Latency SLO met", "share of real-time model-hours whose p99 latency met the SLO"),
+    Metric("infra_cost_usd", "Infrastructure cost", "usd",
+           "training, feature computation, storage and monitoring compute: the bill besides serving (its lines below)"),
+    Metric("infra_training_usd", "Training compute", "usd",
+           "instance-hours of every new model's training (experiments included) and every retrain"),
+    Metric("infra_features_usd", "Feature computation", "usd",
+           "batch and streaming feature pipelines of the live models (a shared feature store cuts it)"),
+    Metric("infra_storage_usd", "Storage", "usd",
+           "features, every trained version's artifact and the logged predictions, at the object-storage price"),
+    Metric("infra_monitoring_usd", "Monitoring compute", "usd", "every check of every monitor on every monitored "
+           "live model"),
     _share("serving_floor_share", "Serving bill at the availability floor",
            "share of the serving cost that real-time fleets pay whatever their load: each autoscaled fleet's minimum "
            "replicas (and the whole of a fixed fleet); the rest follows the load"),
@@ -111,9 +121,11 @@ METRICS: dict[str, Metric] = _table(
     Metric("false_alarms_per_model_month", "False alarms per model-month", "rate",
            "false alarms per monitored live model per month"),
     Metric("total_cost_usd", "Total cost", "usd",
-           "staff cost + serving cost + business loss (a part the scenario does not model counts as 0)"),
+           "staff cost + serving cost + infrastructure cost + business loss (a part the scenario does not model counts "
+           "as 0)"),
     Metric("net_value_usd", "Net value", "usd",
-           "value delivered − staff cost − serving cost − business loss: what the organisation's models earn, less "
+           "value delivered − staff − serving − infrastructure cost − business loss: what the organisation's models "
+           "earn, less "
            "what they cost", lo=-math.inf),
     *(_share(f"time_share_{role}_{activity}", f"{ROLE_TEXT[role].capitalize()} time: {activity}",
              f"share of {ROLE_TEXT[role]} time spent on {activity}")

@@ -21,6 +21,8 @@ from mlorg import budget
 from mlorg.metric_table import METRICS, TIME_ACTIVITIES
 from mlorg.scenario import DRIFT_CAUSES, ROLES, Scenario, validate
 from mlorg.sim import HOURS_PER_DAY, HOURS_PER_WEEK, HOURS_PER_YEAR, SimOutput, run_once
+from mlorg.sim.infra import LINES as INFRA_LINES
+from mlorg.sim.infra import infra_bill
 
 INCIDENT_COLUMNS = ["model_id", "cause", "onset_day", "detected_day", "detected_by", "mitigated_day", "mitigation",
                     "restored_day", "restored_by", "recovered", "ended_day", "ended_by", "full_loss_usd_per_day",
@@ -88,6 +90,8 @@ def to_frames(out: SimOutput) -> RunResult:
         extras["realtime_hours"] = out.serving["realtime"].hours
         extras["realtime_hours_meeting_slo"] = out.serving["realtime"].hours_meeting_slo
         extras["edge_stale_device_days"] = out.edge_stale_device_days
+    if out.scenario.infra.enabled:
+        extras.update({f"infra_{line}_usd": usd for line, usd in infra_bill(out).by_line().items()})
     incidents = _incidents_frame(out)
     if out.incidents is not None:
         extras["drift_prevented"] = float(sum(out.drift_prevented.values()))
@@ -174,13 +178,15 @@ def metrics(run: RunResult) -> dict[str, float]:
         "staff_cost_usd": run.extras["staff_cost_usd"],
         "toil_unmet_hours": run.extras["toil_unmet_hours"],
         **serving_metrics(run.extras),
+        **infra_metrics(run.extras),
         **drift_metrics(run.incidents, run.extras),
         "degraded_days_per_model_year": math.nan,
         "value_delivered_usd": float(models["value_usd"].sum()),
     }
     # What the organisation pays and what it loses; net value is what its models were worth, less that.
     out["total_cost_usd"] = sum(0.0 if math.isnan(out[name]) else out[name]
-                                for name in ("staff_cost_usd", "serving_cost_usd", "business_loss_usd"))
+                                for name in ("staff_cost_usd", "serving_cost_usd", "infra_cost_usd",
+                                             "business_loss_usd"))
     out["net_value_usd"] = out["value_delivered_usd"] - out["total_cost_usd"]
     if not math.isnan(out["degraded_model_days"]) and live_years > 0:
         out["degraded_days_per_model_year"] = out["degraded_model_days"] / live_years
@@ -189,6 +195,12 @@ def metrics(run: RunResult) -> dict[str, float]:
         for activity in TIME_ACTIVITIES:
             out[f"time_share_{role}_{activity}"] = float(shares[(role, activity)])
     return out
+
+
+def infra_metrics(extras: dict[str, float]) -> dict[str, float]:
+    """The infrastructure bill besides serving, by line and in all; NaN when the scenario does not price it."""
+    lines = {f"infra_{line}_usd": extras.get(f"infra_{line}_usd", math.nan) for line in INFRA_LINES}
+    return {"infra_cost_usd": sum(lines.values()), **lines}
 
 
 def serving_metrics(extras: dict[str, float]) -> dict[str, float]:

@@ -147,8 +147,8 @@ def show_result(result: dict) -> None:
     if result.get("changes"):
         st.caption("Changed from the scenario file: " + "; ".join(result["changes"]))
     rough_intervals(n)
-    headline_metrics(summary, [m for m in (*planner.HEADLINES, "serving_cost_usd", "business_loss_usd")
-                               if m in summary.index and summary.loc[m, "n"] > 0], n)
+    shown = (*planner.HEADLINES, "serving_cost_usd", "infra_cost_usd", "business_loss_usd")
+    headline_metrics(summary, [m for m in shown if m in summary.index and summary.loc[m, "n"] > 0], n)
     money_basis(scenario)
     interval = st.radio("Shaded band", list(charts.INTERVALS), format_func=charts.INTERVALS.get,
                         horizontal=True, key="band")

@@ -126,7 +126,9 @@ def time_use(time_use: Frames) -> alt.Chart:
 
 # ------------------------------------------------------------------- staffing planner: cost and comparisons
 
-COST_SERIES = {"staff_cost_usd": "staff", "serving_cost_usd": "serving"}
+COST_SERIES = {"staff_cost_usd": "staff", "serving_cost_usd": "serving", "infra_training_usd": "training compute",
+               "infra_features_usd": "feature computation", "infra_storage_usd": "storage",
+               "infra_monitoring_usd": "monitoring compute"}
 KIND_UNITS = {"days": "days", "usd": "USD", "count": "models", "share": "share"}
 SCENARIO_SCHEME = "tableau10"
 

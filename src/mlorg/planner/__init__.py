@@ -5,6 +5,7 @@ its Sweep, Sensitivity and Goal seek tabs. The figures themselves come from :mod
 """
 
 from mlorg.planner.basis import assumption_frame, portfolio_frame
+from mlorg.planner.bill import bill_frame, floor_text
 from mlorg.planner.comparison import (
     COMPARE_METRICS,
     HEADLINES,
@@ -46,7 +47,8 @@ from mlorg.planner.sweep_forms import (
 
 __all__ = [
     "CAPABILITY_TEXT", "COMPARE_METRICS", "HEADCOUNT_FIELDS", "HEADLINES", "START_KEY", "assumption_frame",
-    "capability_frame", "capability_plan", "cell_text", "change_summary", "comparison_table", "default_replications",
+    "bill_frame", "capability_frame", "capability_plan", "cell_text", "change_summary", "comparison_table",
+    "default_replications", "floor_text",
     "default_sensitivity_inputs", "default_spec", "describe_changes", "difference_verdict", "edit", "field_help",
     "field_value", "file_stem", "folder_stamp", "goal_verdict", "hiring_frame", "interval_text", "load_folder",
     "name_variant", "org_text", "people", "person_years", "portfolio_frame", "platform_builders", "scenario_folder",

@@ -45,6 +45,21 @@ DEFAULT_BASIS: dict[str, tuple[str, str]] = {
         "Share of a drift's cost a retrain on enough labels wins back",
         "a model trained on the new world fits it; with fewer labels it wins less (each class's labels for half)"),
 }
+# The infrastructure bill's quantities, listed when a scenario prices it (its prices have sources in data/).
+INFRA_BASIS: dict[str, tuple[str, str]] = {
+    "infra.training_hours": ("Instance-hours to train a new model, experiments included", ASSUMPTION),
+    "infra.retraining_hours": ("Instance-hours to retrain a version", ASSUMPTION),
+    "infra.feature_pipelines_per_model": ("Feature pipelines a live model reads from", ASSUMPTION),
+    "infra.batch_vcpu_hours_per_pipeline_day": ("vCPU-hours a batch feature pipeline computes a day", ASSUMPTION),
+    "infra.streaming_vcpus_per_pipeline": ("vCPUs a real-time model's streaming pipeline keeps busy", ASSUMPTION),
+    "infra.feature_store_reuse_share": ("Share of a model's features a shared feature store already computes",
+                                        ASSUMPTION),
+    "infra.feature_gb_per_pipeline": ("GB of stored features per pipeline", ASSUMPTION),
+    "infra.artifact_mb": ("MB kept for every trained version", ASSUMPTION),
+    "infra.prediction_log_bytes": ("Bytes per logged prediction", ASSUMPTION),
+    "infra.prediction_log_days": ("Days logged predictions are kept", ASSUMPTION),
+    "infra.monitoring_vcpu_seconds_per_check": ("vCPU-seconds per monitor check", ASSUMPTION),
+}
 
 
 def portfolio_frame(scenario: Scenario) -> pd.DataFrame:
@@ -87,7 +102,8 @@ def assumption_frame(scenario: Scenario) -> pd.DataFrame:
     what it rests on (a source, a measurement, this scenario's own figure, or an assumption)."""
     default = Scenario()
     rows = []
-    for path, (label, basis) in DEFAULT_BASIS.items():
+    basis_of = {**DEFAULT_BASIS, **(INFRA_BASIS if scenario.infra.enabled else {})}
+    for path, (label, basis) in basis_of.items():
         value = field_value(scenario, path)
         rows.append({"input": label, "value": _text(value),
                      "rests on": basis if value == field_value(default, path) else SET_IN_SCENARIO, "field": path})

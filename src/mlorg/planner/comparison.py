@@ -19,7 +19,7 @@ HEADLINES = ("net_value_usd", "value_delivered_usd", "staff_cost_usd", "ttp_days
 # The figures a comparison shows: what a leader weighs when choosing between organisations.
 COMPARE_METRICS = ("net_value_usd", "value_delivered_usd", "ttp_days_median", "ttp_days_p90", "models_shipped",
                    "models_live_end", "backlog_end", "models_abandoned", "staff_cost_usd", "serving_cost_usd",
-                   "business_loss_usd")
+                   "infra_cost_usd", "business_loss_usd")
 
 
 def comparison_table(results: Mapping[str, Replications],

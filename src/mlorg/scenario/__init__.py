@@ -28,6 +28,7 @@ from mlorg.scenario.drift import (
 )
 from mlorg.scenario.fields import DISTRIBUTIONS, GUARD, Distribution, ScenarioError
 from mlorg.scenario.files import load, loads, to_toml
+from mlorg.scenario.infra import Infra
 from mlorg.scenario.org import ACTIVITIES, ROLES, Attrition, Hire, Org, Policy, RoleCosts, RoleRates, Skill, Skills
 from mlorg.scenario.pipeline import PIPELINE_CAUSES, Pipeline, PipelineCause
 from mlorg.scenario.portfolio import SERVING_MODES, Governance, ModelClass, ValueLoss
@@ -50,7 +51,7 @@ __all__ = [
     "MAX_PERSON_YEARS", "PIPELINE_CAUSES", "PREVENTED_BY", "ROLES", "WEEKLY_PROFILE", "WINDOW_MONITOR_DETECTORS",
     "SERVING_MODES", "Attrition", "Batch", "CauseShares", "Governance", "ModelClass", "Recovery", "ValueLoss",
     "Breakage", "Capabilities", "Capability", "Deploy", "DeployDefect", "Distribution", "Drift", "Edge", "Effect",
-    "Hire", "Impact", "Incidents", "Lifecycle", "Monitoring", "Org", "PerformanceMonitoring", "Pipeline",
+    "Hire", "Impact", "Incidents", "Infra", "Lifecycle", "Monitoring", "Org", "PerformanceMonitoring", "Pipeline",
     "PipelineCause", "Platform", "Policy", "Productionisation", "Realtime", "Research", "RoleCosts", "RoleRates",
     "Scenario", "ScenarioError", "Serving", "SignalMonitor", "Skill", "Skills", "WorldChange", "field_docs",
     "field_label", "field_problem", "field_rule", "from_dict", "load", "loads", "pipeline_minimum_days", "to_toml",

@@ -9,7 +9,6 @@ from typing import Any
 
 from mlorg.scenario.fields import GUARD
 from mlorg.scenario.pipeline import Pipeline
-from mlorg.scenario.portfolio import ModelClass
 from mlorg.scenario.schema import MAX_PEOPLE, MAX_PERSON_YEARS, Scenario
 from mlorg.scenario.serving import Serving
 from mlorg.scenario.text import number_text, toml_text
@@ -38,7 +37,8 @@ def check_whole(s: Scenario) -> list[str]:
     if person_years > MAX_PERSON_YEARS:
         errors.append(f"horizon_days: {number_text(s.horizon_days)} days with {start + hired} people is "
                       f"{person_years:,.0f} person-years; must be <= {MAX_PERSON_YEARS:,} ({GUARD})")
-    errors.extend(check_serving(s.serving, s.portfolio))
+    errors.extend(check_serving(s.serving))
+    errors.extend(check_instances(s))
     errors.extend(check_monitoring(s))
     errors.extend(check_pipeline(s.pipeline))
     errors.extend(check_portfolio(s))
@@ -53,7 +53,7 @@ def check_whole(s: Scenario) -> list[str]:
     return errors
 
 
-def check_serving(serving: Serving, portfolio: tuple[ModelClass, ...] = ()) -> list[str]:
+def check_serving(serving: Serving) -> list[str]:
     errors = []
     shares = serving.realtime_share + serving.batch_share + serving.edge_share
     if abs(shares - 1.0) > 1e-9:
@@ -69,17 +69,32 @@ def check_serving(serving: Serving, portfolio: tuple[ModelClass, ...] = ()) -> l
     if rt.min_replicas > rt.max_replicas:
         errors.append(f"serving.realtime.min_replicas: {rt.min_replicas} is not allowed; must be <= max_replicas "
                       f"({rt.max_replicas})")
-    if serving.enabled:
-        from mlorg.serving.instances import load_instances  # only a scenario that serves needs the price list
+    return errors
 
-        known = [i.name for i in load_instances()]
-        named = [("serving.realtime.instance", rt.instance), ("serving.batch.instance", serving.batch.instance)]
-        named += [(f"portfolio[{i}].instance", c.instance) for i, c in enumerate(portfolio) if c.instance]
-        for where, name in named:
-            if name not in known:
-                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                errors.append(f"{where}: {toml_text(name)} is not allowed; must be one of {', '.join(known)}{hint}")
+
+def check_instances(s: Scenario) -> list[str]:
+    """Every instance type a serving or infrastructure bill names must be in the price list."""
+    named = []
+    if s.serving.enabled:
+        named += [("serving.realtime.instance", s.serving.realtime.instance),
+                  ("serving.batch.instance", s.serving.batch.instance)]
+        named += [(f"portfolio[{i}].instance", c.instance) for i, c in enumerate(s.portfolio) if c.instance]
+    if s.infra.enabled:
+        named += [("infra.training_instance", s.infra.training_instance),
+                  ("infra.feature_instance", s.infra.feature_instance)]
+        named += [(f"portfolio[{i}].training_instance", c.training_instance)
+                  for i, c in enumerate(s.portfolio) if c.training_instance]
+    if not named:
+        return []
+    from mlorg.serving.instances import load_instances  # only a scenario that pays for instances needs the list
+
+    known = [i.name for i in load_instances()]
+    errors = []
+    for where, name in named:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            errors.append(f"{where}: {toml_text(name)} is not allowed; must be one of {', '.join(known)}{hint}")
     return errors
 
 

@@ -67,6 +67,11 @@ class ModelClass:
                          "(empty: serving.realtime.instance); a model that needs a GPU names a GPU instance")
     concurrency: int = spec(0, lo=0, hi=1024, doc="requests one replica of this class serves at once (0: "
                             "serving.realtime.concurrency)")
+    training_instance: str = spec("", doc="instance type this class trains on, a row of data/instances.csv (empty: "
+                                  "infra.training_instance); a deep model names a GPU instance")
+    training_hours: float = spec(0.0, unit="hours", lo=0.0, hi=10_000.0,
+                                 doc="instance-hours to train one new model of this class, experiments included (0: "
+                                 "infra.training_hours)")
     value_per_day_usd: Distribution = dist("lognormal", 5_000.0, 1.0)
     value_source: str = spec("", doc="where the value figure comes from (shown to people beside it)")
     value_loss: ValueLoss = field(default_factory=ValueLoss)

@@ -8,6 +8,7 @@ from typing import Any
 
 from mlorg.scenario.drift import DRIFT_CAUSES, Drift, Impact, Incidents, Monitoring
 from mlorg.scenario.fields import GUARD, Distribution, spec
+from mlorg.scenario.infra import Infra
 from mlorg.scenario.org import Attrition, Org, Policy, RoleCosts, Skills
 from mlorg.scenario.pipeline import Pipeline
 from mlorg.scenario.portfolio import ModelClass, ValueLoss
@@ -32,6 +33,7 @@ class Scenario:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     platform: Platform = field(default_factory=Platform)
     serving: Serving = field(default_factory=Serving)
+    infra: Infra = field(default_factory=Infra)
     drift: Drift = field(default_factory=Drift)
     monitoring: Monitoring = field(default_factory=Monitoring)
     incidents: Incidents = field(default_factory=Incidents)

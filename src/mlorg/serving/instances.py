@@ -33,8 +33,8 @@ def _read_instances(path: Path) -> tuple[InstanceType, ...]:
     instances = []
     for line, row in enumerate(rows, start=2):
         try:
-            instance = InstanceType(row["instance"], int(row["vcpu"]), float(row["memory_gib"]),
-                                    row["accelerator"], float(row["usd_per_hour"]), row["source"], row.get("as_of") or "")
+            instance = InstanceType(row["instance"], int(row["vcpu"]), float(row["memory_gib"]), row["accelerator"],
+                                    float(row["usd_per_hour"]), row["source"], row.get("as_of") or "")
         except (KeyError, ValueError) as exc:
             raise ValueError(f"{path}:{line}: bad instance row ({exc})") from None
         if instance.vcpu < 1 or instance.usd_per_hour <= 0 or not instance.source:
