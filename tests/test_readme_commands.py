@@ -30,8 +30,12 @@ def readme_commands() -> list[str]:
     text = README.read_text(encoding="utf-8")
     section = text[text.index("## Command line"):]
     section = section[:section.index("\n## ", 1)] if "\n## " in section[1:] else section
+    # Fenced blocks, in order: a bare ``` block holds commands that run and finish; a ```console block holds ones
+    # that do not (a server), shown but not run here.
     lines = []
-    for block in re.findall(r"^```\n(.*?)^```", section, flags=re.M | re.S):
+    for language, block in re.findall(r"^```(\w*)\n(.*?)^```$", section, flags=re.M | re.S):
+        if language:
+            continue
         lines += [re.split(r"\s{2,}#", line)[0].strip() for line in block.splitlines()
                   if line.startswith("uv run mlorg")]
     return lines
