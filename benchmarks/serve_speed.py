@@ -13,11 +13,7 @@ Run: uv run python benchmarks/serve_speed.py [--quick]
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +26,7 @@ from mlorg.pipeline.features import FEATURES
 from mlorg.pipeline.registry import Registry
 from mlorg.pipeline.scorer import TreeScorer
 from mlorg.serve.loadtest import loadtest
+from mlorg.serve.process import start_server, stop_server
 
 P99_TARGET_MS = 10.0
 
@@ -59,29 +56,6 @@ def in_process_rate(model: HistGradientBoostingClassifier, rows: np.ndarray, n: 
     for row in sample:
         scorer.probability(row)
     return n / (time.perf_counter() - started)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(db: str, workers: int) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "mlorg.cli", "serve", "--db", db, "--port", str(port),
-                                "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                return process, port
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"mlorg serve did not start: {process.stderr.read().decode()[:500]}")
 
 
 def sustained(port: int, rates: list[float], seconds: float) -> tuple[float, list[dict]]:
@@ -117,8 +91,7 @@ def main() -> None:
                 print(f"  {workers} worker(s):")
                 best, _ = sustained(port, rates, seconds)
             finally:
-                process.terminate()
-                process.wait(15)
+                stop_server(process)
             print(f"  {workers} worker(s): sustained {best:,.0f} requests/s at p99 < {P99_TARGET_MS:g} ms "
                   f"({best / scorer_rate:.1%} of the in-process scorer's rate)")
 

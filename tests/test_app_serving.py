@@ -11,6 +11,7 @@ import mlorg.serving.capacity
 from mlorg import formatting, planner
 from mlorg.results import replicate
 from mlorg.scenario import Distribution, load
+from mlorg.serve import check
 from mlorg.serving.analytic import analytic_figures, mgc_response_percentile
 from mlorg.serving.capacity import HOURS_PER_MONTH, cheapest, load_instances
 from mlorg.serving.kernel import simulate_queue
@@ -163,3 +164,36 @@ def test_a_scenarios_bill_is_the_librarys_line_by_line_with_its_floor():
     at.selectbox(key="bill.scenario").set_value("uber_scale").run()
     assert any(i.value.startswith("The bill below is fraud_drift's; press Price it for uber_scale")
                for i in at.info)
+
+
+def test_the_check_against_the_real_server_is_shown_when_there_is_one(tmp_path, monkeypatch):
+    db = tmp_path / "pipeline.duckdb"
+    monkeypatch.setenv("MLORG_REGISTRY_DB", str(db))
+    at = page()
+    assert any(i.value.startswith("No check yet. `uv run mlorg calibrate --serving`") for i in at.info)
+
+    base = check.LowLoad(requests=120, latency_mean_ms=2.0, latency_cv=0.3, service_ms=1.2, overhead_ms=0.8)
+    curve = [(20.0, 1.2), (200.0, 0.8), (1600.0, 0.4)]
+    interval = {"mean": 2.1, "ci95_low": 1.9, "ci95_high": 2.3, "n": 3}
+    levels = []
+    for rho in check.UTILISATIONS:
+        rate = check.rate_for(curve, rho)
+        levels.append(check.Level(rho, rate, 0.5, rate * 0.5 / 1000, check.predicted(base, rate, 1, 0.5),
+                                  check.predicted(base, rate, 1), {q: interval for q in ("p50", "p95", "p99")}, 0.4,
+                                  rho <= check.CHECKED_UP_TO))
+    check.saved_path(db).write_text(json.dumps({"registry": str(db), "repeats": 3, "seconds": 5,
+                                                **check.to_json(base, curve, levels)}))
+    at = page()
+    tables = [t.value for t in at.table if t.value.index.name == "utilisation"]
+    assert len(tables) == 1
+    shown = tables[0]
+    assert list(shown.index) == ["0.3", "0.5", "0.7", "0.85 (reported)"]
+    assert shown.loc["0.5", "p99 predicted (ms)"] == f"{levels[1].predicted_ms['p99']:.2f}"
+    assert shown.loc["0.5", "p99 measured (ms)"] == "2.10 [1.90, 2.30]"
+    # Fed the low-load service time (1.2 ms) at a rate sized for 0.4–0.8 ms, the old model's queue is unstable.
+    assert shown.loc["0.85 (reported)", "p99 by low-load service (ms)"] == "unstable"
+    assert "1.20 ms at 20/s" in next(c.value for c in at.caption if "falls with the load" in c.value)
+
+    check.saved_path(db).write_text("{not json")
+    at = page()
+    assert any("not a serving check this version can read" in e.value for e in at.error)

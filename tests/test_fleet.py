@@ -269,3 +269,25 @@ def test_a_tighter_slo_never_costs_less_and_more_load_never_costs_less():
         assert busier.replica_hours >= loose.replica_hours
         tighter_cost_more += tight.replica_hours > loose.replica_hours
     assert tighter_cost_more > 3  # the SLO does bind in some cases, so the check is not vacuous
+
+
+def test_an_overhead_outside_the_queue_takes_its_time_from_the_slo():
+    """A request's time outside the queue (network, client) occupies no server: the fleet meets a 50 ms SLO with
+    5 ms of overhead exactly as it meets 45 ms without it; an SLO within the overhead is never met; and a larger
+    overhead never makes the bill smaller."""
+    with_overhead = SloTable(RealtimePolicy(5.0, 1, 1.0, 50.0, overhead_ms=5.0))
+    without = SloTable(RealtimePolicy(5.0, 1, 1.0, 45.0))
+    for servers in (1, 4, 32):
+        assert with_overhead.max_rps(servers) == without.max_rps(servers) > 0
+    assert SloTable(RealtimePolicy(5.0, 1, 1.0, 50.0, overhead_ms=50.0)).max_rps(8) == 0.0
+    with pytest.raises(ValueError, match="overhead_ms: -1.0 is not allowed; must be >= 0"):
+        RealtimePolicy(5.0, 1, 1.0, 50.0, overhead_ms=-1.0)
+    rng = np.random.default_rng(9)
+    for _ in range(100):
+        base_rps, start, end, profile, policy = random_case(rng)
+        slower = dataclasses.replace(policy, overhead_ms=policy.slo_p99_ms / 4)
+        plain = realtime_totals(base_rps, start, end, profile, prefix(profile), policy, table_for(policy))
+        padded = realtime_totals(base_rps, start, end, profile, prefix(profile), slower, SloTable(slower))
+        if SloTable(slower).max_rps(1) > 0:
+            assert padded.replica_hours >= plain.replica_hours
+        assert padded.hours_meeting_slo <= plain.hours_meeting_slo or padded.replica_hours > plain.replica_hours

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import socket
 import subprocess
 import sys
@@ -22,8 +23,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from mlorg.cli import main
 from mlorg.pipeline.features import FEATURES
 from mlorg.pipeline.registry import Registry
+from mlorg.scenario import load
+from mlorg.serve import check
 from mlorg.serve.app import MAX_BODY_BYTES, champion_app
 from mlorg.serve.loadtest import LoadResult, arrival_times, loadtest, percentile
+from mlorg.serving.analytic import mgc_response_percentile
 
 THRESHOLD = 0.3
 
@@ -208,3 +212,54 @@ def test_mlorg_serve_serves_until_stopped_and_loadtest_reports_it(registry_path,
     finally:
         process.terminate()
         process.wait(15)
+
+
+def test_calibrate_serving_sets_the_model_beside_the_real_server_and_writes_what_it_measured(registry_path, tmp_path,
+                                                                                            capsys):
+    out = tmp_path / "calibrated.toml"
+    code = main(["calibrate", "scenarios/fraud_drift.toml", "--serving", "--db", registry_path, "--repeats", "1",
+                 "--seconds", "1", "--json", "--write", str(out)])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    base = report["low_load"]
+    assert base["service_ms"] > 0 and base["overhead_ms"] >= 0 and base["requests"] >= 10
+    assert [level["utilisation"] for level in report["levels"]] == [0.3, 0.5, 0.7, 0.85]
+    for level in report["levels"]:  # checked: within 0.7, by a generator that kept its schedule
+        assert level["checked"] == (level["utilisation"] <= 0.7 and level["lateness_p99_ms"] <= check.GENERATOR_LATE_MS)
+    curve = [(point["rate"], point["service_ms"]) for point in report["service_curve"]]
+    assert len(curve) == len(check.LADDER) and all(s > 0 for _, s in curve)
+    for level in report["levels"]:
+        p = level["predicted_ms"]
+        assert base["overhead_ms"] < p["p50"] <= p["p95"] <= p["p99"]
+        # Each level's rate puts the measured service curve at its utilisation.
+        assert level["rate"] * check.service_at(curve, level["rate"]) / 1000 == pytest.approx(level["utilisation"])
+        assert level["utilisation_here"] == pytest.approx(level["rate"] * level["service_ms_here"] / 1000)
+        assert level["measured_ms"]["p99"]["n"] == 1 and level["measured_ms"]["p99"]["mean"] > 0
+    assert check.saved_path(registry_path).is_file()
+    written = load(out)
+    fraud = next(i for i, c in enumerate(written.portfolio) if c.serving_mode == "realtime")
+    at_target = check.service_at(curve, check.rate_for(curve, check.SIMULATOR_UTILISATION))
+    assert written.portfolio[fraud].service_ms == pytest.approx(at_target, rel=1e-3)
+    assert written.serving.realtime.overhead_ms == pytest.approx(base["overhead_ms"], rel=1e-3, abs=1e-4)
+    assert report["written"] == ["serving.realtime.overhead_ms", f"portfolio[{fraud}].service_ms"]
+
+
+def test_the_prediction_is_the_overhead_plus_the_simulators_m_g_c_percentile():
+    base = check.LowLoad(requests=100, latency_mean_ms=2.0, latency_cv=0.3, service_ms=1.2, overhead_ms=0.8)
+    got = check.predicted(base, rate=500.0, servers=1)
+    for q in (50, 95, 99):
+        assert got[f"p{q}"] == 0.8 + mgc_response_percentile(0.5, base.service(), 1, q / 100)
+    assert base.spread == pytest.approx(0.3 * 2.0 / 1.2)  # the low-load spread, all of it the service's
+    assert check.predicted(base, rate=500.0, servers=1, service_ms=0.5)["p99"] < got["p99"]
+    assert check.predicted(base, rate=1000.0, servers=1)["p99"] == math.inf  # 1000/s × 1.2 ms: unstable
+
+
+def test_the_rate_for_a_utilisation_solves_it_on_the_measured_service_curve():
+    curve = [(20.0, 1.4), (200.0, 0.8), (1600.0, 0.36)]
+    assert check.service_at(curve, 20.0) == 1.4 and check.service_at(curve, 5.0) == 1.4  # flat beyond the ends
+    assert check.service_at(curve, 1e5) == 0.36
+    assert check.service_at(curve, math.sqrt(20.0 * 200.0)) == pytest.approx(1.1)  # halfway in log rate
+    for rho in (0.05, 0.3, 0.7, 0.85, 2.0):
+        rate = check.rate_for(curve, rho)
+        assert rate * check.service_at(curve, rate) / 1000 == pytest.approx(rho, rel=1e-9)
+    assert check.rate_for(curve, 0.5, servers=2) == pytest.approx(check.rate_for(curve, 1.0))

@@ -16,6 +16,7 @@ from mlorg.serving.instances import load_instances
 from mlorg.serving.kernel import simulate_queue
 from views.shared import forms
 from views.shared.scenario_bill import show_scenario_bill
+from views.shared.serving_check import show_serving_check
 
 DISTRIBUTIONS = ("exponential", "deterministic", "lognormal", "gamma")
 SHAPED = ("lognormal", "gamma")  # the distributions whose spread the coefficient of variation sets
@@ -232,5 +233,7 @@ if not forms.refuse(problems(form)):  # a refused value shows its reason here, a
     service = service_time(form)
     fleet_latency(form, service)
     cheapest_fleet(form, service, catalogue)
+st.divider()
+show_serving_check()
 st.divider()
 show_scenario_bill()

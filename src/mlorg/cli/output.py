@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from mlorg import formatting
 from mlorg.results import FEW_REPLICATIONS, Replications
@@ -80,3 +81,16 @@ def few_replications_note(n: int) -> str:
         return ""
     return (f"\n\n! Intervals from {n} replications are rough (the spread itself is poorly known below "
             f"{FEW_REPLICATIONS}); run more before deciding on them.")
+
+
+def write_whole(path: Path, text: str, flag: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (through a partial file renamed into place); a failure is a
+    UsageError naming ``flag`` and the path."""
+    from mlorg.cli.options import UsageError
+
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as exc:
+        raise UsageError(f"{flag}: {path}: {exc.strerror or exc}") from None

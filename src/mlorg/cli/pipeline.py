@@ -14,12 +14,13 @@ from mlorg.cli.options import (
     EXIT_INTEGRITY,
     UsageError,
     default_registry,
+    float_option,
     int_option,
     json_option,
     progress_bar,
     seed_option,
 )
-from mlorg.cli.output import columns, fmt
+from mlorg.cli.output import columns, fmt, write_whole
 from mlorg.pipeline.scale import SCALES, at_scale
 from mlorg.scenario import load, pipeline_minimum_days
 
@@ -63,6 +64,17 @@ def add_commands(sub) -> None:
                            help="also measure the simulator's inputs for the fraud model (drift sizes, healthy recall, "
                                 "label delays, alert bursts, what each remedy wins back) and write the scenario with "
                                 "them, self-contained, each marked with how it was measured")
+    calibrate.add_argument("--serving", action="store_true",
+                           help="instead: check the simulator's queueing model against `mlorg serve` under open-loop "
+                                "load on this machine (the registry's champion, one worker); with --write, write the "
+                                "measured service time and overhead into the scenario")
+    calibrate.add_argument("--db", type=Path, default=default_registry(), metavar="PATH",
+                           help="with --serving: the registry to serve (default data/pipeline.duckdb or "
+                                "$MLORG_REGISTRY_DB)")
+    calibrate.add_argument("--repeats", type=int_option("--repeats", 1, 20), default=3, metavar="N",
+                           help="with --serving: load runs per utilisation (default 3)")
+    calibrate.add_argument("--seconds", type=float_option("--seconds", 0.5, 120.0), default=5.0, metavar="S",
+                           help="with --serving: seconds of each load run (default 5)")
     calibrate.set_defaults(handler=cmd_calibrate)
 
 
@@ -144,6 +156,10 @@ def cmd_pipeline_run(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    if args.serving:
+        from mlorg.cli.serve import cmd_calibrate_serving
+
+        return cmd_calibrate_serving(args)
     from mlorg.pipeline.calibrate import calibrate  # scikit-learn again: only when asked
 
     scenario = _scenario_and_days(args)
@@ -197,12 +213,7 @@ def _write_calibrated(scenario, args: argparse.Namespace) -> list:
         text = calibrated.write(scenario, measured, source)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    partial = args.write.with_name(f".{args.write.name}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(args.write)
-    except OSError as exc:
-        raise UsageError(f"--write: {args.write}: {exc.strerror or exc}") from None
+    write_whole(args.write, text, "--write")
     return measured
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
+import time
 from pathlib import Path
 
 from mlorg.cli.options import UsageError, default_registry, float_option, int_option, json_option, seed_option
-from mlorg.cli.output import columns, fmt
+from mlorg.cli.output import columns, fmt, write_whole
 from mlorg.serve.loadtest import MAX_DURATION_S, MAX_RATE, LoadTestError, loadtest
+from mlorg.serve.process import LOOPBACK, start_server, stop_server
 
 MAX_WORKERS = 8
-LOOPBACK = "127.0.0.1"
 
 
 def add_commands(sub) -> None:
@@ -99,3 +101,85 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
             ("generator lateness p99 (ms)", fmt(summary["generator_lateness_p99_ms"]))]
     print(columns(rows))
     return 0
+
+
+# ------------------------------------------------------------------------------------------ calibrate --serving
+
+def cmd_calibrate_serving(args: argparse.Namespace) -> int:
+    from mlorg.serve import check
+    from mlorg.serve.app import champion_app
+
+    champion_app(str(args.db))  # here first: a missing registry or a failing model is one line
+    try:
+        process, port = start_server(args.db)
+    except RuntimeError as exc:
+        raise UsageError(str(exc)) from None
+    url = f"http://{LOOPBACK}:{port}/score"
+    try:
+        base = check.low_load(url, process.pid, args.seconds, seed=args.seed)
+        curve = check.service_curve(url, process.pid, max(1.0, args.seconds / 2), seed=args.seed)
+        levels = check.check_levels(url, process.pid, base, curve, repeats=args.repeats, seconds=args.seconds,
+                                    seed=args.seed)
+    except RuntimeError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        stop_server(process)
+    checked = check.to_json(base, curve, levels)
+    result = {"registry": str(args.db), "repeats": args.repeats, "seconds": args.seconds, "seed": args.seed,
+              "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"), **checked}
+    write_whole(check.saved_path(args.db), json.dumps(result, indent=1, allow_nan=False), "--db")
+    measured = _write_serving(args, base, curve) if args.write else []
+    if args.json:
+        print(json.dumps({**result, "written": [f"{m.table}.{m.key}" for m in measured]}, allow_nan=False))
+        return 0
+    print(f"the serving model against `mlorg serve` (one worker, loopback), {args.repeats} × {args.seconds:g} s "
+          "a utilisation\n")
+    print(f"low load ({check.LOW_LOAD_RATE:g}/s, {base.requests} requests): latency {fmt(base.latency_mean_ms)} ms "
+          f"(cv {base.latency_cv:.2f}) = the server's CPU per request {fmt(base.service_ms)} ms + "
+          f"{fmt(base.overhead_ms)} ms outside the queue (overhead)")
+    print("the server's CPU per request (the service time) by load: "
+          + ", ".join(f"{fmt(s)} ms at {r:g}/s" for r, s in curve) + "\n")
+    rows = [("utilisation", "rate/s", "CPU/request", "p50 predicted", "p50 measured", "p99 predicted",
+             "p99 measured", "p99 by low-load S", "generator late")]
+    for level, row in zip(levels, checked["levels"], strict=True):
+        cells = []
+        for q in ("p50", "p99"):
+            m = row["measured_ms"][q]
+            ci = "" if m["ci95_low"] is None else f" [{fmt(m['ci95_low'])}, {fmt(m['ci95_high'])}]"
+            cells += [fmt(level.predicted_ms[q]), fmt(m["mean"]) + ci]
+        old = level.predicted_low_load_ms["p99"]
+        mark = "" if level.checked else " (reported)" if level.utilisation > check.CHECKED_UP_TO else " (late)"
+        rows.append((f"{level.utilisation:g}{mark}", f"{level.rate:,.0f}", f"{fmt(level.service_ms_here)} ms",
+                     *cells, fmt(old) if math.isfinite(old) else "unstable", f"{fmt(level.lateness_p99_ms)} ms"))
+    print(columns(rows))
+    print(f"\nms; measured: mean [95% interval] over the repeats (p95 too with --json). Predicted: the overhead plus "
+          "the M/G/c response with the service time measured at that load; 'p99 by low-load S' is what the model "
+          f"said fed the low-load one. Above utilisation {check.CHECKED_UP_TO:g} the generator competes with the "
+          f"server for this machine's cores: reported, not checked; so is a level where the generator fell more than "
+          f"{check.GENERATOR_LATE_MS:g} ms behind its schedule (late). Saved for the Serving and cost page: "
+          f"{check.saved_path(args.db)}")
+    for m in measured:
+        print(f"wrote {args.write}: {m.table}.{m.key} = {fmt(m.value)} ({m.how})")
+    return 0
+
+
+def _write_serving(args: argparse.Namespace, base, curve) -> list:
+    """The scenario with the measured service time (its real-time fraud class's, at the load the simulator's
+    autoscalers aim for) and overhead, written whole."""
+    from mlorg.pipeline import calibrated
+    from mlorg.scenario import load
+    from mlorg.serve import check
+
+    scenario = load(args.file)
+    _, index = calibrated.fraud_class(scenario)
+    rate = check.rate_for(curve, check.SIMULATOR_UTILISATION)
+    service = check.service_at(curve, rate)
+    where = "one worker of mlorg serve on this machine"
+    measured = [calibrated.Measured("serving.realtime", "overhead_ms", base.overhead_ms,
+                                    f"latency outside the queue at low load, {where}"),
+                calibrated.Measured(f"portfolio[{index}]" if index >= 0 else "serving.realtime", "service_ms", service,
+                                    f"the server's CPU per request at {rate:,.0f} requests/s (utilisation "
+                                    f"{check.SIMULATOR_UTILISATION:g}), {where}")]
+    text = calibrated.write(scenario, measured, f"mlorg calibrate --serving on {args.db}")
+    write_whole(args.write, text, "--write")
+    return measured

@@ -19,7 +19,7 @@ their capacity against the alerts of the simulated issuer's traffic, which the p
 
 The written scenario is the input scenario merged (no ``extends``) with these values, each line marked with how it
 was measured. The scorer's in-process latency is reported by ``mlorg calibrate`` but not written: a request to a
-served model costs more than the in-process call.
+served model costs more than the in-process call, and ``mlorg calibrate --serving`` measures and writes that one.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def measure_inputs(scenario: Scenario, seed: int, days: int) -> list[Measured]:
     delays = (quiet.stream.label_hours[frauds] - quiet.stream.ts_hours[frauds]) / 24.0
     interim = _interim_recovery(drifted, start, end, p.alert_share, p.interim_alert_share, healthy)
     retrained, labelled = _retrain_recovery(drifted, scenario, start, healthy, seed)
-    cls, index = _fraud_class(scenario)
+    cls, index = fraud_class(scenario)
     share = scenario.incidents.recovery.retrain.concept
     out = [
         Measured("drift.concept", "prediction_shift", prediction_shift,
@@ -199,7 +199,7 @@ def _retrain_recovery(run: Shadow, scenario: Scenario, start: float, healthy: fl
     return (_clip((recall_retrained - recall_kept) / lost) if lost > 0 else 0.0), labelled
 
 
-def _fraud_class(scenario: Scenario):
+def fraud_class(scenario: Scenario):
     """The portfolio class the pipeline's model stands for: the first real-time one (None without a portfolio)."""
     for i, cls in enumerate(scenario.portfolio):
         if cls.serving_mode == "realtime":

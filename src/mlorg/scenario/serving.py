@@ -32,6 +32,9 @@ class Realtime:
     service_dist: str = spec("lognormal", choices=DISTRIBUTIONS, doc="shape of the service-time distribution")
     service_cv: float = spec(0.5, lo=0.0, hi=10.0, doc="coefficient of variation of the service time "
                              "(lognormal, gamma)")
+    overhead_ms: float = spec(0.0, unit="ms", lo=0.0, hi=1e5,
+                              doc="time every request spends outside the queue (network, client, connection): it adds "
+                              "to the latency without occupying a replica (mlorg calibrate --serving measures it)")
     concurrency: int = spec(4, lo=1, hi=1024, doc="requests one replica serves at once")
     instance: str = spec("c6i.xlarge", doc="instance type of a replica (a row of data/instances.csv)")
     slo_p99_ms: float = spec(50.0, unit="ms", lo=0.001, hi=1e6, doc="p99 latency objective")

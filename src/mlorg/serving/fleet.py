@@ -39,6 +39,9 @@ class RealtimePolicy:
     reaction_delay_hours: int = 0  # the autoscaler acts on the load it saw this many hours earlier
     service_dist: str = "exponential"  # shape of the service time: exponential, deterministic, lognormal, gamma
     service_cv: float = 1.0  # its coefficient of variation (lognormal, gamma)
+    # Time every request spends outside the queue (the network, the client, opening a connection): it occupies no
+    # server, so it adds to every response without slowing the others. Measured by `mlorg calibrate --serving`.
+    overhead_ms: float = 0.0
 
     def __post_init__(self) -> None:
         _positive("service_ms", self.service_ms)
@@ -58,6 +61,8 @@ class RealtimePolicy:
                              f"{', '.join(DISTRIBUTIONS)}")
         if self.service_dist in ("lognormal", "gamma") and not self.service_cv > 0:
             raise ValueError(f"service_cv: {self.service_cv!r} is not allowed; must be > 0 for {self.service_dist}")
+        if not (math.isfinite(self.overhead_ms) and self.overhead_ms >= 0):
+            raise ValueError(f"overhead_ms: {self.overhead_ms!r} is not allowed; must be >= 0")
         if not 0 < self.target_utilisation <= 1:
             raise ValueError(f"target_utilisation: {self.target_utilisation!r} is not allowed; must be in (0, 1]")
 
@@ -82,12 +87,14 @@ class SloTable:
     def __init__(self, policy: RealtimePolicy) -> None:
         self.service_ms = float(policy.service_ms)
         self.slo_p99_ms = float(policy.slo_p99_ms)
+        self.overhead_ms = float(policy.overhead_ms)
         self.service = policy.service_seconds
         self._grid = service_quantile(self.service, (np.arange(QUANTILE_GRID) + 0.5) / QUANTILE_GRID)
         self._cache: dict[int, float] = {}
 
     def __repr__(self) -> str:
-        return f"SloTable(service_ms={self.service_ms}, slo_p99_ms={self.slo_p99_ms}, cached={len(self._cache)})"
+        return (f"SloTable(service_ms={self.service_ms}, slo_p99_ms={self.slo_p99_ms}, overhead_ms={self.overhead_ms}, "
+                f"cached={len(self._cache)})")
 
     def max_rps(self, servers: int) -> float:
         """The largest λ with P(response > SLO) ≤ 1%; 0.0 if even an idle system misses the SLO."""
@@ -107,8 +114,8 @@ class SloTable:
 
     def _solve(self, servers: int) -> float:
         mu = 1000.0 / self.service_ms  # per second
-        t = self.slo_p99_ms / 1000.0
-        if service_quantile(self.service, 1.0 - SLO_TAIL) > t:  # an idle system's response is the service alone
+        t = (self.slo_p99_ms - self.overhead_ms) / 1000.0  # what the queue and the service may take
+        if t <= 0 or service_quantile(self.service, 1.0 - SLO_TAIL) > t:  # idle: the service and the overhead alone
             return 0.0
         low, high = 0.0, servers * mu  # the tail meets the target at low and (in the limit) fails at high
         for _ in range(200):  # the tail grows with λ, so bisect; stop at ~1e-13 relative precision
@@ -264,9 +271,11 @@ def _check_call(base_rps, start, end, profile, profile_prefix, policy, table) ->
     if np.ndim(profile_prefix) != 1 or len(profile_prefix) != len(profile) + 1:
         raise ValueError("profile_prefix: must be np.concatenate([[0.0], np.cumsum(profile)]), one longer "
                          "than profile")
-    if table.service != policy.service_seconds or table.slo_p99_ms != policy.slo_p99_ms:
-        raise ValueError(f"table: built for service {table.service_ms} ms and SLO {table.slo_p99_ms} ms, but "
-                         f"the policy has {policy.service_ms} ms and {policy.slo_p99_ms} ms")
+    if (table.service != policy.service_seconds or table.slo_p99_ms != policy.slo_p99_ms
+            or table.overhead_ms != policy.overhead_ms):
+        raise ValueError(f"table: built for service {table.service_ms} ms, SLO {table.slo_p99_ms} ms and overhead "
+                         f"{table.overhead_ms} ms, but the policy has {policy.service_ms} ms, {policy.slo_p99_ms} ms "
+                         f"and {policy.overhead_ms} ms")
     return start, end
 
 

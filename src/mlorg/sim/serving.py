@@ -60,7 +60,7 @@ class ServingLedger:
                 fixed_replicas=realtime.fixed_replicas, min_replicas=realtime.min_replicas,
                 max_replicas=realtime.max_replicas, target_utilisation=realtime.target_utilisation,
                 reaction_delay_hours=realtime.reaction_delay_hours, service_dist=realtime.service_dist,
-                service_cv=realtime.service_cv)
+                service_cv=realtime.service_cv, overhead_ms=realtime.overhead_ms)
             self.policies.append(policy)
             self.tables.append(tables.setdefault(policy.service_ms, SloTable(policy)))
         batch_instance = instances[serving.batch.instance]
