@@ -190,6 +190,17 @@ def test_the_command_line_refuses_in_one_line(capsys, argv, message):
     assert message in err and len(err.splitlines()) == 1
 
 
+def test_serving_on_a_port_in_use_is_refused_in_one_line(registry_path, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        assert main(["serve", "--db", registry_path, "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip() == f"mlorg: error: --port: cannot serve on 127.0.0.1:{port} (Address already in use)"
+
+
 def test_mlorg_serve_serves_until_stopped_and_loadtest_reports_it(registry_path, capsys):
     """The journey a user types: `mlorg serve` in one terminal, `mlorg loadtest` in another."""
     port = free_port()

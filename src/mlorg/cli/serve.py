@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -57,6 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from mlorg.serve.app import DB_ENV, champion_app
 
     app = champion_app(str(args.db))  # in this process first: a missing or failing model is one line, not 8
+    _check_port(args.host, args.port)
     where = f"http://{args.host}:{args.port}"
     if args.host != LOOPBACK:
         print(f"mlorg: warning: serving on {args.host}, reachable from other machines", file=sys.stderr)
@@ -72,6 +74,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except SystemExit as exc:  # uvicorn exits when it cannot bind
         raise UsageError(f"--port: cannot serve on {args.host}:{args.port} (in use, or not allowed)") from exc
     return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port another process holds in one line, before uvicorn logs its own."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+    except OSError as exc:
+        raise UsageError(f"--port: cannot serve on {host}:{port} ({exc.strerror or exc})") from None
 
 
 def cmd_loadtest(args: argparse.Namespace) -> int:
