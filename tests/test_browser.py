@@ -194,7 +194,7 @@ def test_serving_and_cost_shows_a_utilisation_that_matches_the_load(page, app_se
     page.get_by_text("Cheapest fleet with p99").wait_for()
     # The scenario bill: the first priced scenario (fraud_drift), at the slider's default replications.
     press(page, "Price it", "of the serving bill is the real-time fleets' availability floor")
-    assert page.get_by_text("The whole bill").count() >= 1
+    page.get_by_text("The whole bill").first.wait_for(timeout=60_000)  # the bill's table, drawn before that line
     screenshot(page, "serving_cost")
 
 
