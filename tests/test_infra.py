@@ -13,9 +13,8 @@ import pytest
 
 from mlorg.results import simulate
 from mlorg.scenario import Capabilities, Capability, Infra, ScenarioError, load, validate
-from mlorg.serving.instances import INSTANCES_CSV, load_instances
+from mlorg.serving.instances import INSTANCES_CSV, PRICES_CSV, load_instances, load_prices
 from mlorg.sim.entities import HOURS_PER_MONTH
-from mlorg.sim.infra import PRICES_CSV, load_prices
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 PRICE = {i.name: i for i in load_instances()}

@@ -17,43 +17,13 @@ bill on or off.
 
 from __future__ import annotations
 
-import csv
-import functools
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
-from mlorg.serving.instances import load_instances
+from mlorg.serving.instances import load_instances, load_prices
 from mlorg.sim.entities import HOURS_PER_DAY, HOURS_PER_MONTH, SimOutput
 
-PRICES_CSV = Path(__file__).resolve().parents[3] / "data" / "prices.csv"
 LINES = ("training", "features", "storage", "monitoring")
-
-
-@dataclass(frozen=True)
-class Price:
-    item: str
-    unit: str
-    usd: float
-    source: str
-    as_of: str
-
-
-@functools.cache
-def load_prices(path: Path = PRICES_CSV) -> dict[str, Price]:
-    """The prices besides instance types (``data/prices.csv``), each with its unit, source and date."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    prices = {}
-    for line, row in enumerate(rows, start=2):
-        try:
-            price = Price(row["item"], row["unit"], float(row["usd"]), row["source"], row["as_of"])
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"{path}:{line}: bad price row ({exc})") from None
-        if not (math.isfinite(price.usd) and price.usd >= 0) or not price.source or not price.as_of:
-            raise ValueError(f"{path}:{line}: {price.item} needs a price >= 0, a source and a date")
-        prices[price.item] = price
-    return prices
 
 
 @dataclass(frozen=True)
