@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import math
+import os
 import socket
 import subprocess
 import sys
@@ -274,3 +275,28 @@ def test_the_rate_for_a_utilisation_solves_it_on_the_measured_service_curve():
         rate = check.rate_for(curve, rho)
         assert rate * check.service_at(curve, rate) / 1000 == pytest.approx(rho, rel=1e-9)
     assert check.rate_for(curve, 0.5, servers=2) == pytest.approx(check.rate_for(curve, 1.0))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_a_server_started_for_a_check_ends_when_its_starter_is_killed(registry_path):
+    """`mlorg calibrate --serving` killed with -9 used to leave its `mlorg serve` running."""
+    starter = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from mlorg.serve.process import start_server\n"
+        f"process, port = start_server({registry_path!r})\n"
+        "print(process.pid, flush=True)\n"
+        "time.sleep(600)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        server = int(starter.stdout.readline())
+    finally:
+        starter.kill()
+        starter.wait(10)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(server, 9)
+    pytest.fail("the server outlived the process that started it")

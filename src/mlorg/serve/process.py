@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import http.client
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +22,8 @@ def start_server(db: str | Path, workers: int = 1, wait_s: float = 120.0) -> tup
         s.bind((LOOPBACK, 0))
         port = s.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "mlorg.cli", "serve", "--db", str(db), "--port", str(port),
-                                "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               preexec_fn=_ended_with(os.getpid()) if sys.platform == "linux" else None)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -43,3 +47,16 @@ def stop_server(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(15)
+
+
+def _ended_with(parent: int):
+    """For the child, before it runs: ask Linux to send it SIGTERM when the process that started it dies, even by
+    kill -9, so a killed check or benchmark leaves no server behind (and stop now if that already happened)."""
+
+    def arrange() -> None:
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arrange
