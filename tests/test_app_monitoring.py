@@ -4,6 +4,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -133,3 +134,87 @@ def test_measuring_on_the_pipeline_shows_both_sides_and_refuses_what_it_cannot_r
     assert metric(at, "False alarms measured") == "0 / month"
     at = page(detector="ks")
     assert any("PSI on its features" in info.value for info in at.info)
+
+
+# --- the "Your feature files" tab -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def feature_pair(tmp_path_factory):
+    from mlorg.monitoring.feature_examples import write_pair
+
+    return write_pair(tmp_path_factory.mktemp("files"), 6000, seed=8, columns=10, file_format="csv")
+
+
+def files_page(reference=None, current=None, **state) -> AppTest:
+    """The files tab with both files given as paths (None: not given) and its fields set by key."""
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["monitor.tab"] = "Your feature files"
+    for role, path in (("reference", reference), ("current", current)):
+        at.session_state[f"files.{role}.how"] = "Path on this machine"
+        if path is not None:
+            at.session_state[f"files.{role}.path"] = str(path)
+    for key, value in state.items():
+        at.session_state[f"files.{key}"] = value
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_files_tab_compares_two_files_as_the_library_does(feature_pair):
+    from mlorg.monitoring.file_drift import compare_files, comparison_frame
+
+    reference, current = feature_pair
+    at = files_page(reference, current, detector="jensen_shannon")
+    assert not at.error
+    expected = comparison_frame(compare_files(reference, current).drifts, "jensen_shannon")
+    shown = at.dataframe[0].value
+    assert list(shown["feature"]) == list(expected["feature"])
+    assert list(shown["drift"]) == list(expected["drift"])
+    assert np.allclose(shown["Jensen–Shannon"], expected["Jensen–Shannon"])
+    drifted = list(expected.loc[expected["drift"] == "drift", "feature"])
+    message = (at.warning if drifted else at.success)[0].value
+    assert message.startswith(f"{len(drifted)} of {len(expected)} features drift by jensen_shannon at its default 0.1")
+
+
+def test_files_tab_tunes_thresholds_and_the_comparison_uses_them(feature_pair):
+    from mlorg.monitoring.file_drift import thresholds_frame, tune_file
+    from mlorg.monitoring.file_tuning import TuneSettings
+
+    reference, current = feature_pair
+    at = files_page(reference, current, draws=200)
+    assert "Press Tune" in " ".join(c.value for c in at.caption)
+    at.button(key="files.tune").click().run()
+    assert not at.exception and not at.error
+    settings = TuneSettings(detector="psi", window_hours=24.0, cadence_hours=24.0, budget_per_month=1.0, shift=0.5,
+                            draws=200)
+    expected = thresholds_frame(tune_file(reference, "ts", settings))
+    comparison, tuned = at.dataframe[0].value, at.dataframe[1].value
+    assert np.allclose(tuned["tuned threshold"], expected["tuned threshold"])
+    assert np.allclose(comparison["threshold"], expected["tuned threshold"])  # same features, same order
+    assert "at the thresholds tuned below" in (at.warning or at.success)[0].value
+    (chart,) = at.get("vega_lite_chart")
+    assert "amount_0: detection lag against false alarms" in json.loads(chart.proto.spec)["title"]
+    # A changed setting hides the tuning it no longer matches, and the comparison goes back to the defaults.
+    at.number_input(key="files.window_hours").set_value(12.0).run()
+    assert "settings or the file changed" in at.info[0].value
+    assert len(at.dataframe) == 1 and np.allclose(at.dataframe[0].value["threshold"], 0.1)
+
+
+def test_files_tab_says_what_is_wrong_in_place_and_draws_nothing(tmp_path, feature_pair):
+    reference, _ = feature_pair
+    at = files_page(tmp_path / "nowhere.csv")
+    assert at.error[0].value.startswith(f"Reference file path: {tmp_path / 'nowhere.csv'} is not a file")
+    assert not at.dataframe
+    other = tmp_path / "other.csv"
+    other.write_text("x,y\n1,2\n3,4\n", encoding="utf-8")
+    at = files_page(reference, other)
+    # The library's words, with the form's field where the command line's flag would be.
+    assert "the current file lacks" in at.error[0].value and at.error[0].value.endswith("pick them with Columns")
+    assert not at.dataframe
+    at = files_page(reference, None, window_hours=0.0)
+    assert at.error[0].value.startswith("Window (hours): 0 is not allowed")
+    assert not [b for b in at.button if b.key == "files.tune"] and not at.dataframe  # nothing to tune with
+    at = files_page(reference, None, window_hours=24.0 * 20)
+    at.button(key="files.tune").click().run()
+    assert at.error[0].value.startswith("Window (hours): 480 h is too long for a reference that covers")

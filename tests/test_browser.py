@@ -213,6 +213,32 @@ def test_the_monitoring_tuner_shows_the_lag_the_library_predicts(page, app_serve
     screenshot(page, "monitoring_tuner")
 
 
+def test_the_monitoring_tuner_takes_uploaded_feature_files_and_tunes_their_thresholds(page, app_server,
+                                                                                      tmp_path_factory):
+    from mlorg.monitoring.feature_examples import DRIFTED, write_pair
+    from mlorg.monitoring.file_drift import compare_files, flagged, tune_file
+    from mlorg.monitoring.file_tuning import TuneSettings
+
+    reference, current = write_pair(tmp_path_factory.mktemp("upload"), 30_000, seed=8, columns=10, file_format="csv")
+    open_app(page, app_server, "monitoring_tuner")
+    page.get_by_role("tab", name="Your feature files").click()
+    page.get_by_text("Give a reference file").wait_for()
+    uploads = page.locator('input[type="file"]')
+    uploads.nth(0).set_input_files(str(reference))
+    uploads.nth(1).set_input_files(str(current))
+    drifted = flagged(compare_files(reference, current).drifts, "psi")
+    page.get_by_text(f"{len(drifted)} of 10 features drift by psi at its default 0.1").wait_for(timeout=60_000)
+    settle(page)
+    settings = TuneSettings(detector="psi", window_hours=24, cadence_hours=24, budget_per_month=1, shift=0.5,
+                            draws=1000)
+    tuned = {t.column: t.threshold for t in tune_file(reference, "ts", settings).thresholds}
+    by_tuned = [d.column for d in compare_files(reference, current).drifts if d.drifted("psi", tuned[d.column])]
+    assert set(by_tuned) >= set(DRIFTED) - {"score_0"}  # the example's drifts, caught at the tuned thresholds
+    press(page, "Tune thresholds", f"{len(by_tuned)} of 10 features drift by psi at the thresholds tuned below")
+    page.get_by_text("detection lag against false alarms, thresholds from its own reference").first.wait_for()
+    screenshot(page, "monitoring_tuner_files")
+
+
 def test_the_registry_page_explains_how_to_make_a_registry_when_there_is_none(page, app_server):
     open_app(page, app_server, "registry")
     page.get_by_text("There is no registry at").wait_for()

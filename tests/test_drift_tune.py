@@ -182,7 +182,8 @@ def test_tune_cli_table_names_the_tail_and_the_lag(capsys, example_pair):
 @pytest.mark.parametrize("argv, expected", [
     (["--time-column", "when"], "no column 'when' for the time"),
     (["--time-column", "channel"], "time column channel: row 1 holds 'web', which is not a date or time"),
-    (["--time-column", "ts", "--window", "20d"], "window: 480 h is too long for a reference that covers"),
+    (["--time-column", "ts", "--window", "20d"], "--window: 480 h is too long for a reference that covers"),
+    (["--time-column", "ts", "--window", "1m"], "--window: 0.0166667 h holds 0 rows on the median"),
     (["--time-column", "ts", "--window", "soon"], "argument --window: 'soon' is not allowed; must be a duration"),
     (["--time-column", "ts", "--detector", "ks"], "--detector ks needs numbers, and channel, segment are categorical"),
     (["--time-column", "ts", "--draws", "5"], "argument --draws: 5 is not allowed; must be >= 100"),

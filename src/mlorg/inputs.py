@@ -87,6 +87,14 @@ INPUTS: dict[str, Input] = {
     "drift_size": Input("Drift size", float, 0.0, 100.0, lo_open=True,
                         doc="σ by which each sample's mean shifts, or the population PSI"),
     "budget": Input("False-alarm budget (per month)", float, 0.0, 1e6, doc="false alarms a month you accept"),
+    # Thresholds tuned on a feature file (the Monitoring tuner's files tab, `mlorg drift tune`).
+    "window_hours": Input("Window (hours)", float, 0.0, 8760.0, lo_open=True,
+                          doc="the span of rows each check compares with the reference"),
+    "tune_budget": Input("False alarms a month, all features", float, 0.0, 1e6, lo_open=True,
+                         doc="split evenly between the tuned features"),
+    "shift_sd": Input("Shift for the lag (σ)", float, 0.0, 100.0, lo_open=True,
+                      doc="a mean shift in reference standard deviations, whose detection lag is shown"),
+    "draws": Input("Windows drawn", int, 100, 100_000, doc="windows drawn from the reference for its null"),
     # Replications of the staffing planner (the command line allows up to 1,000: mlorg.results).
     "replications": Input("Replications", int, 2, 100, doc="independent runs; more give narrower intervals"),
     # The reference pipeline (the Registry page, `mlorg pipeline run`); its lower bound depends on the scenario.

@@ -81,3 +81,20 @@ def detection_tradeoff(points: Sequence, *, traffic_per_hour: float, current=Non
         layers.append(reference_line(max(budget, ALARM_FLOOR), x, f"budget {budget:g}/month"))
     return alt.layer(*layers).properties(title="Detection lag against false alarms, over thresholds",
                                         height=340, autosize=FIT_WIDTH)
+
+
+def feature_tradeoff(points: Sequence[tuple[float, float, float]], *, feature: str, budget: float) -> alt.LayerChart:
+    """One feature's mean detection lag against its false alarms a month, over thresholds tuned on its own
+    reference (``(false alarms a month, threshold, lag hours)`` from ``mlorg.monitoring.file_tuning.trade_off``),
+    with the feature's share of the budget as a vertical line. Thresholds that never detect have no point."""
+    data = pd.DataFrame(list(points), columns=["false_alarms_per_month", "threshold", "hours"], dtype=float)
+    data = data[np.isfinite(data["hours"]) & (data["hours"] > 0)]
+    x = alt.X("false_alarms_per_month:Q", title="false alarms per month (log scale)", scale=alt.Scale(type="log"))
+    y = alt.Y("hours:Q", title="mean detection lag (hours)", scale=alt.Scale(zero=False))
+    tooltip = [alt.Tooltip("threshold:Q", format=".4g"),
+               alt.Tooltip("false_alarms_per_month:Q", title="false alarms per month", format=".3g"),
+               alt.Tooltip("hours:Q", title="lag (hours)", format=",.1f")]
+    line = alt.Chart(data).mark_line(point=True, color=LAG_COLOURS[0]).encode(x=x, y=y, tooltip=tooltip)
+    return alt.layer(line, reference_line(budget, x, f"this feature's budget {budget:.3g}/month")).properties(
+        title=f"{feature}: detection lag against false alarms, thresholds from its own reference", height=320,
+        autosize=FIT_WIDTH)

@@ -193,7 +193,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         result = tune_file(args.reference, args.time_column, settings, args.columns,
                            progress=progress_bar("features", show=not args.json))
     except FeatureFileError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(re.sub(r"^window_hours:", "--window:", str(exc))) from None
     saved = {"detector": settings.detector, "window_hours": settings.window_hours,
              "window_rows": result.thresholds[0].window_rows,
              "thresholds": {t.column: t.threshold for t in result.thresholds}}

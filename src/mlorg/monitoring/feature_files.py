@@ -49,6 +49,20 @@ def _kind(sql_type: str) -> str:
     return "categorical"
 
 
+def describe(path: str | Path) -> dict[str, str]:
+    """Each column's kind ("numeric", "categorical" or "time") from the file's header or schema, without loading
+    it; empty for a file DuckDB cannot describe (opening it with :class:`FeatureFile` says why)."""
+    reader = READERS.get(Path(path).suffix.lower())
+    if reader is None or not Path(path).is_file():
+        return {}
+    try:
+        with duckdb.connect() as con:
+            described = con.execute(f"DESCRIBE SELECT * FROM {reader}(?)", [str(path)]).fetchall()
+    except duckdb.Error:
+        return {}
+    return {name: _kind(sql_type) for name, sql_type, *_ in described}
+
+
 class FeatureFile:
     """One CSV or Parquet file loaded into an in-memory DuckDB table. ``role`` ("reference" or "current") names it
     in messages."""

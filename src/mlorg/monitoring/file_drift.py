@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from mlorg.monitoring.detectors import DEFAULTS
 from mlorg.monitoring.feature_files import Column, FeatureFile, FeatureFileError, check_pair, skipped
@@ -182,3 +183,28 @@ def tune_file(reference: str | Path, time_column: str, settings: TuneSettings, c
     thresholds = [tuned(d, settings, len(draws)) for d in draws.values()]
     return TuneResult(thresholds=thresholds, draws=draws, settings=settings, rows=ref.rows,
                       span_hours=windows.span, independent_windows=windows.independent)
+
+
+def comparison_frame(drifts: list[FeatureDrift], detector: str, thresholds: dict[str, float] | None = None
+                     ) -> pd.DataFrame:
+    """One row per feature as the page shows it: missing shares, the four statistics (NaN where they do not
+    apply), the threshold that decides and whether the feature drifts by it."""
+    thresholds = thresholds or {}
+    rows = []
+    for d in drifts:
+        verdict = d.drifted(detector, thresholds.get(d.column))
+        rows.append({"feature": d.column, "kind": d.kind, "missing (reference)": d.reference_missing,
+                     "missing (current)": d.current_missing, "PSI": d.psi, "KS p-value": d.ks,
+                     "Wasserstein": d.wasserstein, "Jensen–Shannon": d.jensen_shannon,
+                     "threshold": thresholds.get(d.column, DEFAULTS[detector].threshold),
+                     "drift": "n/a" if verdict is None else ("drift" if verdict else "")})
+    return pd.DataFrame(rows)
+
+
+def thresholds_frame(result: TuneResult) -> pd.DataFrame:
+    """One row per tuned feature: false alarms at the default, the tuned threshold, how it was read, and the lag."""
+    default = DEFAULTS[result.settings.detector].threshold
+    return pd.DataFrame([{"feature": t.column, "kind": t.kind, f"false alarms/month at {default:g}":
+                          t.default_false_alarms_per_month, "tuned threshold": t.threshold, "tail": t.tail,
+                          "lag (hours)": t.lag_hours, "worst lag (hours)": t.worst_lag_hours}
+                         for t in result.thresholds])

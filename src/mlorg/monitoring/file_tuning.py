@@ -118,7 +118,7 @@ class Windows:
         self.hours = hours
         span = float(hours[-1] - hours[0]) if hours.size else 0.0
         if span < 2 * settings.window_hours:
-            raise ValueError(f"window: {settings.window_hours:g} h is too long for a reference that covers "
+            raise ValueError(f"window_hours: {settings.window_hours:g} h is too long for a reference that covers "
                              f"{span:,.4g} h; the null needs the reference to cover at least two windows")
         self.span = span
         block = settings.block_hours or settings.window_hours
@@ -128,6 +128,10 @@ class Windows:
         starts = hours[0] + rng.uniform(0.0, span - self.block_hours, size=(settings.draws, self.blocks))
         self.first = np.searchsorted(hours, starts, side="left")
         self.last = np.searchsorted(hours, starts + self.block_hours, side="left")
+        self.median_rows = float(np.median((self.last - self.first).sum(axis=1)))
+        if self.median_rows < 2:
+            raise ValueError(f"window_hours: {settings.window_hours:g} h holds {self.median_rows:g} rows on the "
+                             "median; drift statistics need windows of at least 2 rows")
 
     @property
     def independent(self) -> float:
@@ -141,13 +145,9 @@ class Windows:
 def null_draws(column: str, kind: str, values: np.ndarray, windows: Windows, settings: TuneSettings) -> NullDraws:
     """The null and drifted statistics of one feature, its ``values`` in the reference's time order (categorical
     ones as codes from :meth:`FeatureFile.category_codes`)."""
-    sizes = np.array([windows.rows(d).size for d in range(settings.draws)])
-    if np.median(sizes) < 2:
-        raise ValueError(f"window: {settings.window_hours:g} h holds {np.median(sizes):g} rows on the median; "
-                         "drift statistics need windows of at least 2 rows")
     if kind == "categorical":
         occupied = int(np.count_nonzero(np.bincount(values)))
-        return NullDraws(column, kind, _binned_null(values, windows, settings), {}, float(np.median(sizes)), occupied,
+        return NullDraws(column, kind, _binned_null(values, windows, settings), {}, windows.median_rows, occupied,
                          windows.independent)
     reference = SortedReference(values, settings.bins)
     step = reference.sd * settings.shift
@@ -169,7 +169,7 @@ def null_draws(column: str, kind: str, values: np.ndarray, windows: Windows, set
             shifted[fraction] = np.array([
                 _numeric_score(reference, values[windows.rows(d)] + fraction * step, settings.detector,
                                leave_out=False) for d in shifted_draws])
-    return NullDraws(column, kind, null, shifted, float(np.median(sizes)), int(np.count_nonzero(reference.counts)),
+    return NullDraws(column, kind, null, shifted, windows.median_rows, int(np.count_nonzero(reference.counts)),
                      windows.independent)
 
 

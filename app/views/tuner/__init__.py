@@ -1,0 +1,1 @@
+"""The Monitoring tuner's tabs, one module each; ``views/monitoring_tuner.py`` lays them out."""
