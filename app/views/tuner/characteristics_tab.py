@@ -148,7 +148,7 @@ def show_point(monitor: Monitor, point: OperatingPoint) -> None:
                       help="the drift starts at the least favourable moment")
     columns[3].metric("Quickest possible", hours(bound_hours),
                       help="worst-case delay of a CUSUM tuned to this drift with the same false-alarm rate: no "
-                           "detector does better (Lorden 1971, Moustakides 1986); Siegmund's approximation. "
+                           "detector does better (Lorden 1971, Moustakides 1986), through the CUSUM's Markov chain. "
                            "None without a finite false-alarm rate to tune it to.")
     if not math.isfinite(point.detection_lag_hours):
         st.warning(f"Never: at threshold {point.threshold:g} the {point.detector} detector cannot detect a drift of "
@@ -165,8 +165,8 @@ def show_point(monitor: Monitor, point: OperatingPoint) -> None:
         "worst-case lag": formatting.lag(point.worst_case_lag_samples, "sample", reason=""),
         "quickest-detection bound: optimal CUSUM delay at the same ARL₀":
             formatting.lag(point.optimal_delay_samples, "sample", reason=""),
-        "ln(ARL₀) / KL, its first-order approximation": formatting.lag(point.lorden_approx_samples, "sample",
-                                                                         reason=""),
+        "ln(ARL₀) / KL, Lorden's asymptote (above the bound at any finite ARL₀)":
+            formatting.lag(point.lorden_approx_samples, "sample", reason=""),
     }, name="value")
     st.dataframe(figures, width="stretch")
     if not math.isfinite(point.arl0_samples):

@@ -83,7 +83,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             ("detection lag", formatting.lag(point.detection_lag_samples, "sample", reason="")),
             ("worst-case lag", formatting.lag(point.worst_case_lag_samples, "sample", reason="")),
             ("optimal CUSUM delay at the same ARL0", _bound(point.optimal_delay_samples, point.arl0_samples)),
-            ("ln(ARL0) / KL, its first-order approximation", _bound(point.lorden_approx_samples, point.arl0_samples))]
+            ("ln(ARL0) / KL, Lorden's asymptote (above it at any finite ARL0)",
+             _bound(point.lorden_approx_samples, point.arl0_samples))]
     print(columns(rows))
     if not math.isfinite(point.arl0_samples):
         print("\nno false alarm is expected at this threshold, so there is no finite ARL0 to compare with")
