@@ -50,7 +50,8 @@ BINNED = ("psi", "jensen_shannon")
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def current_point(monitor: Monitor, shift: float) -> OperatingPoint:
-    with st.spinner("Computing this setting…"):
+    how = {"cusum": "through the CUSUM's Markov chain", "page_hinkley": "by simulating Page–Hinkley's recursion"}
+    with st.spinner(f"Computing this setting's false alarms and lag {how.get(monitor.detector, '')}…"):
         return operating_point(monitor, shift)
 
 
@@ -72,7 +73,8 @@ def trade_off(detector: str, window: int, cadence_hours: float, traffic_per_hour
                 points.extend(sweep(monitor, shift, [threshold]))
             except (ArithmeticError, ValueError) as exc:
                 failed[float(threshold)] = str(exc)
-            bar.progress(done / len(thresholds), text=f"Threshold {done} of {len(thresholds)}")
+            bar.progress(done / len(thresholds), text=f"Sweeping thresholds: {done} of {len(thresholds)} "
+                                                      f"({threshold:g}) done")
     finally:
         bar.empty()
     return points, failed

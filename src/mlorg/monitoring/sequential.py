@@ -34,10 +34,11 @@ def cusum_chain(k: float, h: float, mean: float, states: int) -> np.ndarray:
     """Transition matrix among the in-control states of an upper CUSUM S' = max(0, S + z − k), z ~ N(mean, 1),
     alarm when S' > h (Brook & Evans 1972): state 0 is S = 0, state j > 0 the cell of width Δ around jΔ."""
     width = h / (states - 0.5)
-    centre = np.arange(states) * width
-    upper_edge = centre + 0.5 * width
-    step = upper_edge[None, :] - centre[:, None] + k - mean  # z needed to land at or below each cell's top
-    cumulative = special.ndtr(step)
+    # Landing at or below cell j's top from cell i's centre needs z <= (j − i + 0.5)·Δ + k: it depends on j − i only,
+    # so the 2·states − 1 normal probabilities are computed once and laid out (not states² of them).
+    offsets = np.arange(-(states - 1), states)
+    cdf = special.ndtr((offsets + 0.5) * width + k - mean)
+    cumulative = cdf[np.arange(states)[None, :] - np.arange(states)[:, None] + states - 1]
     return np.diff(np.c_[np.zeros(states), cumulative], axis=1)
 
 
