@@ -50,8 +50,8 @@ BINNED = ("psi", "jensen_shannon")
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def current_point(monitor: Monitor, shift: float) -> OperatingPoint:
-    how = {"cusum": "through the CUSUM's Markov chain", "page_hinkley": "by simulating Page–Hinkley's recursion"}
-    with st.spinner(f"Computing this setting's false alarms and lag {how.get(monitor.detector, '')}…"):
+    how = {"cusum": " through the CUSUM's Markov chain", "page_hinkley": " by simulating Page–Hinkley's recursion"}
+    with st.spinner(f"Computing this setting's false alarms and lag{how.get(monitor.detector, '')}…"):
         return operating_point(monitor, shift)
 
 
