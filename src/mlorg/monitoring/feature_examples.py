@@ -4,8 +4,9 @@ same columns, five of them drifted in known ways, and an hourly time column with
 The columns are what a tabular model's feature table holds: amounts (lognormal), counts (Poisson), ratios,
 scores, an autocorrelated hourly signal, a few categories and some missing values. The drifted ones, and how:
 
-- ``amount_0``: lognormal amounts whose log shifts by +0.2 (amounts ≈ 22% higher): equal-width bins, as Evidently
-  uses for PSI, put nearly all of a heavy tail's mass in the first bin and miss it;
+- ``amount_0``: lognormal amounts whose log shifts by +0.2 (amounts ≈ 22% higher): equal-width bins (Evidently's,
+  when its PSI test is chosen) put nearly all of a heavy tail's mass in the first bin and miss it, while PSI on
+  the reference's deciles scores it as it scores the log;
 - ``score_0``: a normal score whose mean moves by 0.2 standard deviations;
 - ``ratio_0``: a ratio whose spread grows by a quarter, with its mean unchanged;
 - ``channel``: a category whose "web" share grows from 50% to 60%;

@@ -1,7 +1,8 @@
 """Users' own feature files (CSV or Parquet) read with DuckDB, column by column, with every refusal in one line.
 
-A file is loaded once into an in-memory DuckDB table; columns then leave it one at a time as numpy arrays, so a
-million-row file of twenty features never sits in memory as a whole DataFrame. Each column gets a kind:
+A CSV file is parsed once into an in-memory DuckDB table and a Parquet file is read in place; columns then leave
+them one at a time as numpy arrays, so a million-row file of twenty features never sits in memory as a whole
+DataFrame. Each column gets a kind:
 numeric (integers and decimals, compared as numbers), categorical (text and booleans, compared as shares of each
 value), time (timestamps and dates: the time column of ``mlorg drift tune``, never compared) or skipped with a
 reason (a text column with so many distinct values that it is an identifier, not a feature).
@@ -64,8 +65,8 @@ def describe(path: str | Path) -> dict[str, str]:
 
 
 class FeatureFile:
-    """One CSV or Parquet file loaded into an in-memory DuckDB table. ``role`` ("reference" or "current") names it
-    in messages."""
+    """One CSV file loaded into an in-memory DuckDB table, or one Parquet file read in place. ``role``
+    ("reference" or "current") names it in messages."""
 
     def __init__(self, path: str | Path, role: str):
         self.path = Path(path)
@@ -87,7 +88,16 @@ class FeatureFile:
                 raise FeatureFileError(f"{self._name}: {self.rows:,} rows × {len(described)} columns is "
                                        f"{self.rows * len(described):,} values; the limit is {MAX_VALUES:,}: "
                                        "sample the rows or pick columns with --columns")
-            self._con.execute(f"CREATE TABLE features AS SELECT * FROM {source}", [str(self.path)])
+            if reader == "read_parquet":
+                # Parquet is columnar: each column is read from the file when asked for, so neither file sits in
+                # memory whole. A CSV must be parsed once, into a table.
+                literal = "'" + str(self.path).replace("'", "''") + "'"
+                self._con.execute(f"CREATE VIEW features AS SELECT * FROM read_parquet({literal}, "
+                                  "file_row_number = true)")
+                self._row_key = "file_row_number"
+            else:
+                self._con.execute(f"CREATE TABLE features AS SELECT * FROM {source}", [str(self.path)])
+                self._row_key = "rowid"
         except duckdb.Error as exc:
             raise FeatureFileError(f"{self._name}: {_duckdb_reason(exc)}") from None
         if self.rows == 0:
@@ -199,7 +209,7 @@ class FeatureFile:
             raise FeatureFileError(f"{self._name}: time column {name}: row {nulls[0][0]} is empty; every row needs "
                                    "a time")
         # Rows at the same time stay in file order, so that the same file always gives the same order.
-        self._order_sql = f" ORDER BY {expression}, rowid"
+        self._order_sql = f" ORDER BY {expression}, {self._row_key}"
         times = self._con.execute(f"SELECT {expression} AS t FROM features{self._order_sql}").fetchnumpy()["t"]
         times = np.asarray(times, dtype=float)
         return times - times[0]

@@ -73,28 +73,46 @@ def jensen_shannon_from_counts(reference_counts: np.ndarray, current_counts: np.
     return float(np.sqrt(max(divergence, 0.0)))
 
 
-def ks_distance(reference: SortedReference, window_sorted: np.ndarray) -> float:
+def _ties(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each value of a sorted array, how many values are below it and how many at or below it, in O(w): the
+    start and end of its run of equal values (a binary search of the array into itself gives the same)."""
+    if v.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    new_run = np.r_[True, v[1:] != v[:-1]]
+    starts = np.flatnonzero(new_run)
+    ends = np.r_[starts[1:], v.size]
+    run = np.cumsum(new_run) - 1
+    return starts[run], ends[run]
+
+
+def ks_distance(reference: SortedReference, window_sorted: np.ndarray, at_or_below: np.ndarray | None = None
+                ) -> float:
     """Two-sample KS D between the reference and a sorted window without NaN, exactly, in O(w log n).
 
     Between two consecutive window values the window's ECDF is flat and the reference's rises, so the largest
     gap on that stretch is at one of its ends: at a window value (both ECDFs right-continuous) or just before the
     next one (the reference's left limit). Checking both at every window value covers every stretch, the two
-    tails included.
+    tails included. ``at_or_below``: the reference values at or below each window value, if already counted.
     """
     r, v = reference.sorted, window_sorted
     n, w = r.size, v.size
-    right = np.searchsorted(r, v, side="right") / n - np.searchsorted(v, v, side="right") / w
-    left = np.searchsorted(r, v, side="left") / n - np.searchsorted(v, v, side="left") / w
+    below, at_or_below_w = _ties(v)
+    if at_or_below is None:
+        at_or_below = np.searchsorted(r, v, side="right")
+    right = at_or_below / n - at_or_below_w / w
+    left = np.searchsorted(r, v, side="left") / n - below / w
     return float(max(np.abs(right).max(), np.abs(left).max()))
 
 
-def _integral_of_cdf(reference: SortedReference, x: np.ndarray) -> np.ndarray:
-    """∫ F_R from -inf to x = Σ over reference values r <= x of (x - r) / n."""
-    k = np.searchsorted(reference.sorted, x, side="right")
+def _integral_of_cdf(reference: SortedReference, x: np.ndarray, at_or_below: np.ndarray | None = None) -> np.ndarray:
+    """∫ F_R from -inf to x = Σ over reference values r <= x of (x - r) / n (``at_or_below``: their count, if
+    known)."""
+    k = np.searchsorted(reference.sorted, x, side="right") if at_or_below is None else at_or_below
     return (k * x - reference.prefix[k]) / reference.n
 
 
-def wasserstein_distance(reference: SortedReference, window_sorted: np.ndarray) -> float:
+def wasserstein_distance(reference: SortedReference, window_sorted: np.ndarray,
+                         at_or_below: np.ndarray | None = None) -> float:
     """W1 = ∫ |F_R − F_W| between the reference and a sorted window without NaN (unnormalised), in O(w log n).
 
     On each stretch between consecutive window values v_j < v_{j+1} the window's ECDF is c = (j+1)/w and the
@@ -104,7 +122,7 @@ def wasserstein_distance(reference: SortedReference, window_sorted: np.ndarray) 
     """
     r, v = reference.sorted, window_sorted
     n, w = r.size, v.size
-    at_v = _integral_of_cdf(reference, v)
+    at_v = _integral_of_cdf(reference, v, at_or_below)
     left_tail = at_v[0]  # F_W = 0 before the first window value
     top = max(r[-1], v[-1])
     right_tail = (top - v[-1]) - (_integral_of_cdf(reference, np.array([top]))[0] - at_v[-1])
@@ -138,9 +156,10 @@ def numeric_statistics(reference: SortedReference, current) -> dict[str, float]:
     if window.size == 0:  # the feature turned null: maximal drift, as the detectors say
         out.update(ks=0.0, ks_distance=1.0, wasserstein=math.inf)
         return out
-    distance = ks_distance(reference, window)
+    at_or_below = np.searchsorted(reference.sorted, window, side="right")  # both statistics need it
+    distance = ks_distance(reference, window, at_or_below)
     out["ks_distance"] = distance
     out["ks"] = ks_pvalue_from_distance(distance, reference.n, window.size)
     scale = reference.sd if reference.sd > 0 else 1.0
-    out["wasserstein"] = wasserstein_distance(reference, window) / scale
+    out["wasserstein"] = wasserstein_distance(reference, window, at_or_below) / scale
     return out
