@@ -19,8 +19,10 @@ i.i.d. null): the Satterthwaite approximation, an extrapolation that the output 
 
 The lag for a shift of δ reference standard deviations: windows from the same draws with their values moved by
 f·δ·σ when a share f of the window has drifted (first-order, as :mod:`mlorg.monitoring.characteristics`), the
-alarm probability at each f, then :func:`mlorg.monitoring.window_lag.window_lag`. Categorical features have no σ
-to shift by, so they get a threshold but no lag.
+alarm probability at each f, then :func:`mlorg.monitoring.window_lag.window_lag`, which takes checks to be
+independent given the drifted share: exact when the window is no longer than the cadence, optimistic when
+windows overlap (consecutive checks then share rows). Categorical features have no σ to shift by, so they get a
+threshold but no lag.
 """
 
 from __future__ import annotations
