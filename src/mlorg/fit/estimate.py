@@ -22,6 +22,7 @@ and turned back, so they are asymmetric. A parameter whose statistic barely move
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -93,7 +94,7 @@ class Estimate:
 class Fit:
     history: History
     base: Scenario
-    scenario: Scenario
+    scenario: Scenario  # the base with the fitted values, over its horizon or the history's span if longer
     estimates: tuple[Estimate, ...]
     unidentified: dict[str, str]  # path -> why it was left at the base's value
     ks_statistic: float
@@ -115,7 +116,7 @@ def fit(history: History, base: Scenario, *, seed: int = 0, replications: int = 
     say = progress or (lambda _text: None)
     rows, span = history.rows, history.span_days
     base = validate(base)
-    start = edit(base, {"horizon_days": round(max(span, 1.0), 3)})
+    start = _over_history(base, span)
     unidentified: dict[str, str] = {}
     estimates: list[Estimate] = []
 
@@ -123,7 +124,7 @@ def fit(history: History, base: Scenario, *, seed: int = 0, replications: int = 
     if life is None:
         unidentified[LIFETIME] = "the history has no retired_at column"
     elif life.retirements < MINIMUM_RETIREMENTS:
-        unidentified[LIFETIME] = (f"too short to identify: {life.retirements} models retired (at least "
+        unidentified[LIFETIME] = (f"too short to identify: models retired: {life.retirements} (at least "
                                   f"{MINIMUM_RETIREMENTS} needed)")
     else:
         start = edit(start, {LIFETIME: round(life.mean_days, 1)})
@@ -134,7 +135,7 @@ def fit(history: History, base: Scenario, *, seed: int = 0, replications: int = 
     active = []
     for p in PARAMETERS:
         if have[p.moment] < MINIMUM[p.moment]:
-            unidentified[p.path] = (f"too short to identify: {have[p.moment]} {WHAT[p.moment]} (at least "
+            unidentified[p.path] = (f"too short to identify: {WHAT[p.moment]}: {have[p.moment]} (at least "
                                     f"{MINIMUM[p.moment]} needed)")
         elif _value(start, p.path) <= 0:
             unidentified[p.path] = "the base turns it off (0); a history cannot say what it would be"
@@ -167,13 +168,16 @@ def fit(history: History, base: Scenario, *, seed: int = 0, replications: int = 
 
     say("checking the fitted scenario against the history")
     fitted = validate(start)
+    # What is written: the base (its horizon and whole hiring plan, for planning ahead) with the fitted values.
+    written = edit(base, {"horizon_days": max(base.horizon_days, round(span, 3)),
+                          **{e.path: round(e.value, 4) for e in estimates}})
     history_ttp = np.sort(ttp_days(rows))
     runs = [ttp_days(simulate_history(fitted, seed, r)) for r in range(COVARIANCE_REPLICATIONS)]
     simulated_ttp = np.sort(np.concatenate(runs))
     ks = stats.ks_2samp(history_ttp, simulated_ttp) if len(history_ttp) and len(simulated_ttp) else None
     calibrated = _calibrated_ks_pvalue(float(ks.statistic), runs) if ks else math.nan
     order = {p.path: i for i, p in enumerate(PARAMETERS)} | {LIFETIME: len(PARAMETERS)}
-    return Fit(history=history, base=base, scenario=fitted,
+    return Fit(history=history, base=base, scenario=written,
                estimates=tuple(sorted(estimates, key=lambda e: order[e.path])), unidentified=unidentified,
                ks_statistic=float(ks.statistic) if ks else math.nan, ks_pvalue=float(ks.pvalue) if ks else math.nan,
                ks_pvalue_simulated=calibrated,
@@ -242,6 +246,13 @@ class Matcher:
             say(f"iteration {iteration}: " + ", ".join(f"{p.path} {math.exp(t):.4g}"
                                                        for p, t in zip(self.active, theta, strict=True)))
         return theta, MAX_ITERATIONS
+
+
+def _over_history(base: Scenario, span: float) -> Scenario:
+    """The base over the history's span: day 0 is the history's start, and hires after its end are left out."""
+    horizon = round(max(span, 1.0), 3)
+    hiring = tuple(h for h in base.org.hiring if h.day <= horizon)
+    return validate(base.replace(horizon_days=horizon, org=dataclasses.replace(base.org, hiring=hiring)))
 
 
 def _calibrated_ks_pvalue(statistic: float, runs: list[np.ndarray]) -> float:

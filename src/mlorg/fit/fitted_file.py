@@ -18,7 +18,8 @@ def fitted_toml(fit: Fit, base_name: str, today: dt.date | None = None) -> str:
     marks = {e.path: (f"fitted from {source}, {day}, "
                       f"{'simulated method of moments' if e.source != 'direct' else 'exposure / retirements'}; "
                       f"95% interval {e.low:.4g}–{e.high:.4g}") for e in fit.estimates}
-    marks["horizon_days"] = f"the span of {source} ({fit.history.start:%Y-%m-%d} to {fit.history.end:%Y-%m-%d})"
+    if fit.scenario.horizon_days != fit.base.horizon_days:
+        marks["horizon_days"] = f"the span of {source} ({fit.history.start:%Y-%m-%d} to {fit.history.end:%Y-%m-%d})"
     header = [
         f"# Fitted to the deploy history {source} on {day} by `mlorg fit` ({METHOD}, seed {fit.seed}).",
         f"# Day 0 is {fit.history.start:%Y-%m-%d}. Values marked \"fitted\" come from the history; every other value "

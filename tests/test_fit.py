@@ -1,0 +1,98 @@
+"""Fitting the simulator to a history recovers the organisation that wrote it: data/example_history.csv comes from
+known values (mlorg.fit.example.TRUTH), so the fit is checked against them, not against itself."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pandas as pd
+import pytest
+
+from mlorg.cli import main
+from mlorg.fit.estimate import fit
+from mlorg.fit.example import BASE, HISTORY, START, TRUTH, truth
+from mlorg.fit.fitted_file import fitted_toml
+from mlorg.fit.history import read_history
+from mlorg.fit.simulated import generate_history
+from mlorg.scenario import load, loads
+
+# Stated tolerances at this small scale (4 replications a candidate): the estimate within this share of the truth.
+# Effort is the loosest: most of time-to-production is queueing, so its 95% interval is about ×/÷ 1.6.
+TOLERANCE = {"research.cycle_hours.mean": 0.10, "productionisation.effort_hours.mean": 0.35,
+             "lifecycle.retrain_every_days": 0.05, "lifecycle.lifetime_days": 0.25}
+
+
+@pytest.fixture(scope="module")
+def example_fit():
+    return fit(read_history(HISTORY, START), load(BASE), seed=0, replications=4)
+
+
+def test_the_example_history_is_what_the_generator_writes():
+    assert pd.read_csv(HISTORY, keep_default_na=False).equals(
+        generate_history(truth(), 17, START).reset_index(drop=True).astype({"version": "int64"}))
+
+
+def test_the_fit_recovers_the_known_parameters(example_fit):
+    found = {e.path: e for e in example_fit.estimates}
+    assert set(found) == set(TOLERANCE)
+    for path, share in TOLERANCE.items():
+        assert found[path].value == pytest.approx(TRUTH[path], rel=share), path
+        assert found[path].low < found[path].value < found[path].high
+    for path in ("research.cycle_hours.mean", "productionisation.effort_hours.mean", "lifecycle.lifetime_days"):
+        assert found[path].low <= TRUTH[path] <= found[path].high, path
+    # Few models wait long enough to be abandoned in this organisation: the history cannot pin abandonment down.
+    assert example_fit.unidentified["productionisation.abandon_after_days"].startswith("not identified")
+
+
+def test_the_fitted_time_to_production_matches_the_history(example_fit):
+    assert example_fit.ks_pvalue_simulated > 0.05
+    assert example_fit.ks_statistic < 0.3
+    assert example_fit.seconds < 60
+
+
+def test_the_fitted_file_is_self_contained_and_says_where_each_number_came_from(example_fit):
+    text = fitted_toml(example_fit, str(BASE))
+    data = tomllib.loads(text)
+    assert "extends" not in data
+    scenario = loads(text)
+    assert scenario.research.cycle_hours.mean == pytest.approx(example_fit.estimates[0].value, rel=1e-4)
+    assert scenario.org.data_scientists == 10 and len(scenario.org.hiring) == 2  # the base's
+    marked = [line for line in text.splitlines() if "# fitted from" in line]
+    assert len(marked) == len(example_fit.estimates)
+    assert all(f"fitted from {HISTORY}" in line and "95% interval" in line for line in marked)
+    assert f"every other value comes from the base {BASE}" in text
+    assert "# Not fitted, from the base: productionisation.abandon_after_days: not identified" in text
+
+
+@pytest.fixture
+def short_history(tmp_path):
+    """The example's first 150 days: too short to see retrains or retirements."""
+    rows = pd.read_csv(HISTORY, keep_default_na=False)
+    rows = rows[rows["trained_at"] < "2024-05-31"].copy()
+    for column in ("deployed_at", "retired_at"):
+        rows.loc[rows[column] >= "2024-05-31", column] = ""
+    path = tmp_path / "short.csv"
+    rows.to_csv(path, index=False)
+    return path
+
+
+def test_a_short_history_is_too_short_to_identify_what_it_has_not_seen(short_history, tmp_path, capsys):
+    out = tmp_path / "fitted.toml"
+    assert main(["fit", str(short_history), "--base", str(BASE), "--start", START, "--out", str(out),
+                 "--replications", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "lifecycle.retrain_every_days: too short to identify: retrained versions following a deployed one: 0 " \
+           "(at least 5 needed)" in printed
+    assert "lifecycle.lifetime_days: too short to identify: models retired: 1 (at least 5 needed)" in printed
+    first = out.read_bytes()
+    assert main(["fit", str(short_history), "--base", str(BASE), "--start", START, "--out", str(out),
+                 "--replications", "3"]) == 0
+    assert out.read_bytes() == first  # same seed, same fitted file
+
+
+def test_the_cli_refuses_a_missing_base_and_a_bad_start_in_one_line(short_history, capsys):
+    assert main(["fit", str(short_history), "--base", "nowhere.toml"]) == 2
+    assert capsys.readouterr().err.splitlines() == ["mlorg: error: nowhere.toml: no such file"]
+    assert main(["fit", str(short_history), "--base", str(BASE), "--start", "2024-02-01"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "--start 2024-02-01 is after the first trained_at" in line
