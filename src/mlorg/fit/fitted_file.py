@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pandas as pd
+
 from mlorg.fit.estimate import COVARIANCE_REPLICATIONS, METHOD, NOT_IDENTIFIED, Fit
 from mlorg.scenario import to_toml
 
@@ -76,3 +78,18 @@ def report_text(fit: Fit) -> str:
         lines.append("  the fitted scenario does not reproduce the history's time-to-production: look at the QQ chart "
                      "(Staffing planner) and at what the base assumes")
     return "\n".join(lines)
+
+
+def estimates_frame(fit: Fit) -> pd.DataFrame:
+    """One row per fitted parameter: its value, 95% interval, the base's value and how it was estimated."""
+    return pd.DataFrame([{"parameter": e.path, "meaning": e.label, "fitted": e.value, "95% low": e.low,
+                          "95% high": e.high, "base": e.base,
+                          "how": "exposure / retirements" if e.source == "direct" else "simulated moments"}
+                         for e in fit.estimates], columns=["parameter", "meaning", "fitted", "95% low", "95% high",
+                                                           "base", "how"])
+
+
+def unidentified_frame(fit: Fit) -> pd.DataFrame:
+    """One row per parameter left at the base's value, with why."""
+    rows = {**fit.unidentified, **NOT_IDENTIFIED}
+    return pd.DataFrame({"parameter": list(rows), "why it keeps the base's value": list(rows.values())})

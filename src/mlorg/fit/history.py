@@ -11,6 +11,8 @@ most that many rows, so a 10-million-row file is never read into memory.
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +73,20 @@ def read_history(path: str | Path, start: str | pd.Timestamp | None = None) -> H
     frame = pd.DataFrame({"model_id": rows["model_id"], "version": rows["version"], "kind": rows["kind"],
                           "team": rows["team"], **days})
     return History(str(path), origin, end, frame.reset_index(drop=True), has_retired="retired_at" in raw.columns)
+
+
+def read_history_bytes(data: bytes, name: str, start: str | pd.Timestamp | None = None) -> History:
+    """A history uploaded as bytes (the app): read through a temporary file named like the upload, so that problems
+    name the upload, not the temporary file."""
+    suffix = ".parquet" if name.lower().endswith((".parquet", ".pq")) else ".csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"history{suffix}"
+        path.write_bytes(data)
+        try:
+            history = read_history(path, start)
+        except HistoryError as exc:
+            raise HistoryError([m.replace(str(path), name) for m in exc.messages]) from None
+    return dataclasses.replace(history, source=name)
 
 
 def _start(text, path: Path) -> pd.Timestamp:
