@@ -64,7 +64,10 @@ def main() -> None:
         lo, hi = wilson(hits, n)
         median = np.median([r[0] for r in rows]) if rows else math.nan
         width = np.median([r[2] / r[1] for r in rows]) if rows else math.nan
-        print(f"{path:<40} {TRUTH[path]:>7g} {n:>10} {hits:>8} {hits / n if n else math.nan:>9.0%} "
+        if n == 0:
+            print(f"{path:<40} {TRUTH[path]:>7g} {n:>10}  (never identified: left at the base's value)")
+            continue
+        print(f"{path:<40} {TRUTH[path]:>7g} {n:>10} {hits:>8} {hits / n:>9.0%} "
               f"{f'({lo:.0%}–{hi:.0%})':>15} {median:>11.4g} {f'×{width:.2f}':>12}")
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mlorg.cli import main
-from mlorg.fit.example import HISTORY
+from mlorg.fit.example import BASE, HISTORY
 from mlorg.fit.history import MAX_ROWS, HistoryError, read_history
 
 HEADER = "model_id,version,trained_at,deployed_at,retired_at,kind\n"
@@ -106,8 +106,17 @@ def test_parquet_reads_like_csv_and_names_rows(tmp_path):
 def test_the_cli_refuses_a_bad_history_in_one_line_with_exit_2(tmp_path, capsys):
     path = tmp_path / "h.csv"
     path.write_text(HEADER + GOOD + "c,1,2024-03-01,2024-02-01,,new\n", encoding="utf-8")
-    code = main(["fit", str(path), "--base", "data/example_history_base.toml"])
+    code = main(["fit", str(path), "--base", str(BASE)])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert err.splitlines() == [f"mlorg: error: {path}: line 4: deployed_at 2024-02-01 00:00:00 is before "
                                 "trained_at 2024-03-01 00:00:00"]
+
+
+def test_a_folder_or_a_missing_file_is_named(tmp_path):
+    with pytest.raises(HistoryError) as raised:
+        read_history(tmp_path)
+    assert raised.value.messages == [f"{tmp_path}: is a folder; a history is one CSV or Parquet file"]
+    with pytest.raises(HistoryError) as raised:
+        read_history(tmp_path / "none.csv")
+    assert raised.value.messages == [f"{tmp_path / 'none.csv'}: no such file"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -57,11 +58,16 @@ def cmd_fit(args: argparse.Namespace) -> int:
             "history": str(args.history), "rows": len(history.rows), "seconds": round(result.seconds, 2),
             "estimates": [{"path": e.path, "value": e.value, "ci95_low": e.low, "ci95_high": e.high, "base": e.base,
                            "source": e.source} for e in result.estimates],
-            "unidentified": result.unidentified, "ks_statistic": result.ks_statistic,
-            "ks_pvalue": result.ks_pvalue_simulated, "ks_pvalue_independent": result.ks_pvalue,
-            "out": str(args.out) if args.out else None}, allow_nan=True))
+            "unidentified": result.unidentified, "ks_statistic": _number(result.ks_statistic),
+            "ks_pvalue": _number(result.ks_pvalue_simulated), "ks_pvalue_independent": _number(result.ks_pvalue),
+            "out": str(args.out) if args.out else None}, allow_nan=False))
     else:
         print(report_text(result))
         if args.out is not None:
             print(f"\nwrote {args.out}")
     return 0
+
+
+def _number(x: float) -> float | None:
+    """NaN (no deployed model to compare) as JSON null."""
+    return None if math.isnan(x) else x

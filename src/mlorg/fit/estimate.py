@@ -16,8 +16,11 @@ The mean lifetime of a live model is estimated directly (exposure / retirements)
 Intervals are the method of moments' sandwich for as many statistics as parameters: Var θ̂ = G⁻¹ Ω G⁻ᵀ (1 + 1/S),
 G the Jacobian at the fit, Ω the covariance of the statistics over independent replications at the fit (what one
 history of this organisation would show), 1/S the noise of matching the mean of S replications; on log-parameters
-and turned back, so they are asymmetric. A parameter whose statistic barely moves with it (an interval wider than
-×/÷ :data:`UNIDENTIFIED_FACTOR`) is reported as not identified and left at the base's value.
+and turned back, so they are asymmetric. A local slope misleads where a statistic flattens (few models wait long
+enough to be abandoned), so each interval is widened to hold the test-inversion interval too: the values of the
+parameter, the others held at the fit, whose mean statistic stays within 1.96 of the history's spread of it. A
+parameter whose statistic barely moves with it (a sandwich interval wider than ×/÷ :data:`UNIDENTIFIED_FACTOR`, or
+a band that does not end within ×/÷ e² of the fit) is reported as not identified and left at the base's value.
 """
 
 from __future__ import annotations
@@ -76,6 +79,8 @@ MAX_ITERATIONS = 8
 MAX_LOG_STEP = 0.7  # a Newton step changes a parameter by at most ×/÷ 2
 TOLERANCE = 0.1  # matched when every statistic is within this many of its replication spreads
 UNIDENTIFIED_FACTOR = 4.0
+# Steps in log-parameter at which the test-inversion interval looks for the edge of the band (up to ×/÷ e²).
+INVERSION_STEPS = (0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0)
 Z95 = 1.959963984540054
 
 
@@ -151,19 +156,25 @@ def fit(history: History, base: Scenario, *, seed: int = 0, replications: int = 
         iterations += used
         values.update({p.path: math.exp(t) for p, t in zip(active, theta, strict=True)})
         say("intervals")
-        se, kept = _standard_errors(matcher.jacobian(theta, matcher.mean(theta)),
-                                    matcher.covariance(theta), replications)
+        covariance = matcher.covariance(theta)
+        se, kept = _standard_errors(matcher.jacobian(theta, matcher.mean(theta)), covariance, replications)
+        why = f"a 95% interval wider than ×/÷ {UNIDENTIFIED_FACTOR:g}"
         if kept.all():
-            estimates += [Estimate(p.path, p.label, _value(base, p.path), math.exp(t), math.exp(t - Z95 * e),
-                                   math.exp(t + Z95 * e), "simulated moments")
-                          for p, t, e in zip(active, theta, se, strict=True)]
+            spread = np.sqrt(np.diag(covariance) * (1.0 + 1.0 / replications))
+            bounds = [matcher.inverted(theta, j, spread[j]) for j in range(len(active))]
+            kept = np.array([b is not None for b in bounds])
+            why = f"values beyond ×/÷ {math.exp(INVERSION_STEPS[-1]):.0f} of the fit match the history as well"
+        if kept.all():
+            estimates += [Estimate(p.path, p.label, _value(base, p.path), math.exp(t),
+                                   min(math.exp(t - Z95 * e), low), max(math.exp(t + Z95 * e), high),
+                                   "simulated moments")
+                          for p, t, e, (low, high) in zip(active, theta, se, bounds, strict=True)]
             start = matcher.at(theta)
             break
         # A statistic that hardly moves: that parameter stays at the base's value and the rest are matched again.
         for p, keep in zip(active, kept, strict=True):
             if not keep:
-                unidentified[p.path] = (f"not identified: the {WHAT[p.moment]} hardly change with it (a 95% "
-                                        f"interval wider than ×/÷ {UNIDENTIFIED_FACTOR:g})")
+                unidentified[p.path] = f"not identified: the {WHAT[p.moment]} hardly change with it ({why})"
         active = [p for p, keep in zip(active, kept, strict=True) if keep]
 
     say("checking the fitted scenario against the history")
@@ -218,6 +229,29 @@ class Matcher:
 
     def jacobian(self, theta: np.ndarray, here: np.ndarray) -> np.ndarray:
         return _jacobian(self.mean, theta, here)
+
+    def inverted(self, theta: np.ndarray, j: int, spread: float) -> tuple[float, float] | None:
+        """The values of parameter j, the others held at the fit, whose mean statistic stays within 1.96 spreads of
+        the history's: a test-inversion interval, which follows the statistic where it flattens (a local slope
+        does not). None when either side runs past the last step without leaving that band."""
+        ends = []
+        for sign in (-1.0, 1.0):
+            previous, end = 0.0, None
+            for step in INVERSION_STEPS:
+                moved = theta.copy()
+                moved[j] += sign * step
+                moved = np.clip(moved, self.lo, self.hi)
+                gap = abs(self.mean(moved)[j] - self.target[j])
+                if gap > Z95 * spread:
+                    end = theta[j] + sign * (previous + step) / 2  # between the last step inside and this one
+                    break
+                previous = step
+                if moved[j] in (self.lo[j], self.hi[j]):
+                    break
+            if end is None:
+                return None
+            ends.append(math.exp(end))
+        return ends[0], ends[1]
 
     def solve(self, theta: np.ndarray, say: Callable[[str], None]) -> tuple[np.ndarray, int]:
         """Damped Newton steps until every statistic is within TOLERANCE of its spread, or MAX_ITERATIONS."""

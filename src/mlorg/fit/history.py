@@ -98,6 +98,8 @@ def _start(text, path: Path) -> pd.Timestamp:
 
 def _read_raw(path: Path) -> tuple[pd.DataFrame, str]:
     """Every value as text, with its line (CSV) or row (Parquet) number; at most MAX_ROWS rows."""
+    if path.is_dir():
+        raise HistoryError(f"{path}: is a folder; a history is one CSV or Parquet file")
     if not path.is_file():
         raise HistoryError(f"{path}: no such file")
     if path.stat().st_size == 0:
