@@ -3,12 +3,15 @@ known values (mlorg.fit.example.TRUTH), so the fit is checked against them, not 
 
 from __future__ import annotations
 
+import math
 import tomllib
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from mlorg.cli import main
+from mlorg.fit import estimate, moments
 from mlorg.fit.estimate import fit
 from mlorg.fit.example import BASE, HISTORY, START, TRUTH, truth
 from mlorg.fit.fitted_file import fitted_toml
@@ -96,3 +99,25 @@ def test_the_cli_refuses_a_missing_base_and_a_bad_start_in_one_line(short_histor
     assert main(["fit", str(short_history), "--base", str(BASE), "--start", "2024-02-01"]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert "--start 2024-02-01 is after the first trained_at" in line
+
+
+def test_the_statistics_of_a_hand_made_history():
+    rows = pd.DataFrame({"model_id": ["a", "a", "a", "b", "c"], "version": [1, 2, 3, 1, 1],
+                         "kind": ["new", "retrain", "retrain", "new", "new"],
+                         "trained_day": [0.0, 110.0, 230.0, 10.0, 20.0],
+                         "deployed_day": [10.0, 120.0, math.nan, 40.0, math.nan],
+                         "retired_day": [120.0, 300.0, math.nan, math.nan, math.nan]})
+    assert moments.ttp_days(rows).tolist() == [10.0, 30.0]
+    assert moments.retrain_gaps(rows).tolist() == [100.0, 110.0]  # deploy of v1 → v2 trained, v2 → v3
+    assert moments.counts(rows) == {"new_models": 3, "ttp_median": 2, "ship_share": 3, "retrain_gap_median": 2}
+    life = moments.lifetime(rows, end_day=400.0)
+    # a: live 10 → 300 (its last deployed version retired); b: 40 → the end, still live.
+    assert (life.retirements, life.exposure_days, life.mean_days) == (1, 290.0 + 360.0, 650.0)
+    assert life.low < 650.0 < life.high
+
+
+def test_a_flat_statistic_leaves_only_its_own_parameter_unidentified():
+    jacobian = np.array([[-1.0, 0.1, 0.0], [0.5, 2.0, 1e-4], [0.0, 0.3, 1e-5]])
+    se, kept = estimate._standard_errors(jacobian, np.eye(3) * 0.01, replications=8)
+    assert kept.tolist() == [True, True, False]
+    assert se[0] == pytest.approx(0.1 * math.sqrt(1 + 1 / 8), rel=0.1)
