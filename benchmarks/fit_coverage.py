@@ -6,7 +6,7 @@ should be near 95%), with a Wilson 95% interval on that coverage, the median est
 width; and the median fit time and the share of histories whose KS check (against simulated histories) passed at
 5%. Histories use generator seeds 1000, 1001, …; each fit uses seed 0, as `mlorg fit` does by default.
 
-Run: uv run python benchmarks/fit_coverage.py [--histories 20] [--replications 8]
+Run: uv run python benchmarks/fit_coverage.py [--histories 20] [--replications 8] [--organisation congested]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mlorg.fit.estimate import REPLICATIONS, fit
-from mlorg.fit.example import BASE, START, TRUTH, truth
+from mlorg.fit.example import BASE, CONGESTED, START, TRUTH, congested, truth
 from mlorg.fit.history import read_history
 from mlorg.fit.simulated import generate_history
 from mlorg.scenario import load
@@ -38,9 +38,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--histories", type=int, default=20)
     parser.add_argument("--replications", type=int, default=REPLICATIONS)
+    parser.add_argument("--organisation", choices=("example", "congested"), default="example",
+                        help="the example organisation, or its congested variant (one ML engineer: a wall of demos)")
     args = parser.parse_args()
-    known, base = truth(), load(BASE)
-    results: dict[str, list[tuple[float, float, float]]] = {path: [] for path in TRUTH}
+    if args.organisation == "example":
+        (known, base), values = (truth(), load(BASE)), TRUTH
+    else:
+        (known, base), values = congested(), CONGESTED
+    results: dict[str, list[tuple[float, float, float]]] = {path: [] for path in values}
     seconds, ks_pass = [], 0
     with tempfile.TemporaryDirectory() as folder:
         for i in range(args.histories):
@@ -60,14 +65,14 @@ def main() -> None:
           f"{'median est.':>11} {'median width':>12}")
     for path, rows in results.items():
         n = len(rows)
-        hits = sum(low <= TRUTH[path] <= high for _value, low, high in rows)
+        hits = sum(low <= values[path] <= high for _value, low, high in rows)
         lo, hi = wilson(hits, n)
         median = np.median([r[0] for r in rows]) if rows else math.nan
         width = np.median([r[2] / r[1] for r in rows]) if rows else math.nan
         if n == 0:
-            print(f"{path:<40} {TRUTH[path]:>7g} {n:>10}  (never identified: left at the base's value)")
+            print(f"{path:<40} {values[path]:>7g} {n:>10}  (never identified: left at the base's value)")
             continue
-        print(f"{path:<40} {TRUTH[path]:>7g} {n:>10} {hits:>8} {hits / n:>9.0%} "
+        print(f"{path:<40} {values[path]:>7g} {n:>10} {hits:>8} {hits / n:>9.0%} "
               f"{f'({lo:.0%}–{hi:.0%})':>15} {median:>11.4g} {f'×{width:.2f}':>12}")
 
 

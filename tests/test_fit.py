@@ -11,17 +11,18 @@ import pandas as pd
 import pytest
 
 from mlorg.cli import main
-from mlorg.fit import estimate, moments
+from mlorg.fit import matching, moments
 from mlorg.fit.estimate import fit
-from mlorg.fit.example import BASE, HISTORY, START, TRUTH, truth
+from mlorg.fit.example import BASE, CONGESTED, HISTORY, SEED, START, TRUTH, congested, truth
 from mlorg.fit.fitted_file import fitted_toml
 from mlorg.fit.history import read_history
 from mlorg.fit.simulated import generate_history
 from mlorg.scenario import load, loads
 
 # Stated tolerances at this small scale (4 replications a candidate): the estimate within this share of the truth.
-# Effort is the loosest: most of time-to-production is queueing, so its 95% interval is about ×/÷ 1.6.
-TOLERANCE = {"research.cycle_hours.mean": 0.10, "productionisation.effort_hours.mean": 0.35,
+# Effort is the loosest: most of time-to-production is queueing, so its 95% interval is about ×/÷ 1.4; the research
+# pace's is about ×/÷ 1.2, and 4 replications add matching noise to both.
+TOLERANCE = {"research.cycle_hours.mean": 0.15, "productionisation.effort_hours.mean": 0.35,
              "lifecycle.retrain_every_days": 0.05, "lifecycle.lifetime_days": 0.25}
 
 
@@ -109,7 +110,8 @@ def test_the_statistics_of_a_hand_made_history():
                          "retired_day": [120.0, 300.0, math.nan, math.nan, math.nan]})
     assert moments.ttp_days(rows).tolist() == [10.0, 30.0]
     assert moments.retrain_gaps(rows).tolist() == [100.0, 110.0]  # deploy of v1 → v2 trained, v2 → v3
-    assert moments.counts(rows) == {"new_models": 3, "ttp_median": 2, "ship_share": 3, "retrain_gap_median": 2}
+    assert moments.counts(rows) == {"new_models": 3, "ttp_median": 2, "ship_share": 3, "ttp_p90": 2,
+                                    "retrain_gap_median": 2}
     life = moments.lifetime(rows, end_day=400.0)
     # a: live 10 → 300 (its last deployed version retired); b: 40 → the end, still live.
     assert (life.retirements, life.exposure_days, life.mean_days) == (1, 290.0 + 360.0, 650.0)
@@ -118,6 +120,19 @@ def test_the_statistics_of_a_hand_made_history():
 
 def test_a_flat_statistic_leaves_only_its_own_parameter_unidentified():
     jacobian = np.array([[-1.0, 0.1, 0.0], [0.5, 2.0, 1e-4], [0.0, 0.3, 1e-5]])
-    se, kept = estimate._standard_errors(jacobian, np.eye(3) * 0.01, replications=8)
+    se, kept = matching.standard_errors(jacobian, np.eye(3) * 0.01, replications=8)
     assert kept.tolist() == [True, True, False]
     assert se[0] == pytest.approx(0.1 * math.sqrt(1 + 1 / 8), rel=0.1)
+
+
+def test_abandonment_is_recovered_where_models_queue_long_enough_to_be_dropped(tmp_path):
+    """One ML engineer for ten data scientists: a wall of demos, whose slow tail ends near the abandonment wait."""
+    known, base = congested()
+    path = tmp_path / "congested.csv"
+    generate_history(known, SEED, START).to_csv(path, index=False)
+    found = {e.path: e for e in fit(read_history(path, START), base, seed=0, replications=4).estimates}
+    abandon = found["productionisation.abandon_after_days"]
+    assert abandon.value == pytest.approx(CONGESTED["productionisation.abandon_after_days"], rel=0.2)
+    for name in ("productionisation.abandon_after_days", "productionisation.effort_hours.mean",
+                 "research.cycle_hours.mean", "lifecycle.retrain_every_days"):
+        assert found[name].low <= CONGESTED[name] <= found[name].high, name

@@ -24,9 +24,19 @@ TRUTH = {
     "lifecycle.lifetime_days": 540.0,
 }
 
+# A congested variant for the coverage benchmark: one ML engineer for ten data scientists, so trained models queue
+# and those waiting past abandon_after_days are dropped (a wall of demos) — where abandonment shows in a history.
+CONGESTED_STAFF = {"org.ml_engineers": 1}
+CONGESTED = {**TRUTH, "productionisation.effort_hours.mean": 40.0, "productionisation.abandon_after_days": 60.0}
+
 
 def truth() -> Scenario:
     return edit(load(BASE), TRUTH)
+
+
+def congested() -> tuple[Scenario, Scenario]:
+    """The congested organisation, and its base (the same staff; the fitted values at the schema's defaults)."""
+    return edit(load(BASE), {**CONGESTED_STAFF, **CONGESTED}), edit(load(BASE), CONGESTED_STAFF)
 
 
 def main() -> None:

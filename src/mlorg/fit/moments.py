@@ -16,10 +16,10 @@ from scipy import stats
 
 # The statistics matched, with the least data each needs: below it, the history is too short to identify the
 # parameter it pins down.
-MOMENTS = ("new_models", "ttp_median", "ship_share", "retrain_gap_median")
-MINIMUM = {"new_models": 10, "ttp_median": 10, "ship_share": 10, "retrain_gap_median": 5}
+MOMENTS = ("new_models", "ttp_median", "ship_share", "ttp_p90", "retrain_gap_median")
+MINIMUM = {"new_models": 10, "ttp_median": 10, "ship_share": 10, "ttp_p90": 10, "retrain_gap_median": 5}
 MINIMUM_RETIREMENTS = 5
-WHAT = {"new_models": "new models trained", "ttp_median": "new models deployed",
+WHAT = {"new_models": "new models trained", "ttp_median": "new models deployed", "ttp_p90": "new models deployed",
         "ship_share": "new models trained", "retrain_gap_median": "retrained versions following a deployed one"}
 
 
@@ -45,7 +45,8 @@ def counts(rows: pd.DataFrame) -> dict[str, int]:
     """How much data each statistic rests on."""
     new = new_models(rows)
     return {"new_models": len(new), "ttp_median": int(new["deployed_day"].notna().sum()),
-            "ship_share": len(new), "retrain_gap_median": len(retrain_gaps(rows))}
+            "ship_share": len(new), "ttp_p90": int(new["deployed_day"].notna().sum()),
+            "retrain_gap_median": len(retrain_gaps(rows))}
 
 
 def moments(rows: pd.DataFrame, names: tuple[str, ...] = MOMENTS) -> np.ndarray:
@@ -58,6 +59,8 @@ def moments(rows: pd.DataFrame, names: tuple[str, ...] = MOMENTS) -> np.ndarray:
         "ttp_median": math.log(max(float(np.median(ttp)), 1e-3)) if len(ttp) else math.nan,
         # Half a model added to each side keeps a share of 0 or 1 finite.
         "ship_share": math.log((shipped + 0.5) / (len(new) - shipped + 0.5)) if len(new) else math.nan,
+        # The slow tail: where trained models that wait too long are abandoned, it ends near that wait.
+        "ttp_p90": math.log(max(float(np.quantile(ttp, 0.9)), 1e-3)) if len(ttp) else math.nan,
         "retrain_gap_median": math.log(max(float(np.median(gaps)), 1e-3)) if len(gaps) else math.nan,
     }
     return np.array([values[name] for name in names])
