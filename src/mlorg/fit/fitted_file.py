@@ -58,7 +58,7 @@ def report_text(fit: Fit) -> str:
     h = fit.history
     lines = [f"{h.source}: {len(h.rows)} model versions from {h.start:%Y-%m-%d} to {h.end:%Y-%m-%d} "
              f"({h.span_days:.0f} days)",
-             f"method: {METHOD}; {fit.replications} replications a candidate, {fit.iterations} Newton steps, "
+             f"method: {METHOD}; {fit.replications} replications a candidate, {fit.iterations} Gauss–Newton steps, "
              f"{fit.seconds:.1f} s", "", "fitted (95% interval; base value):"]
     for e in fit.estimates:
         lines.append(f"  {e.path:<40} {e.value:>9.4g}  ({e.low:.4g} – {e.high:.4g}; base {e.base:g})"
