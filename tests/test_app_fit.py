@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from mlorg.fit.example import HISTORY, TRUTH
 from mlorg.fit.history import HistoryError, read_history_bytes
 from mlorg.scenario import loads
+from views.planner.history_tab import EXAMPLE_BASE
 
 pytestmark = pytest.mark.usefixtures("app_store")  # tests/conftest.py
 
@@ -45,14 +46,32 @@ def test_the_example_history_is_fitted_and_shown_with_its_check(downloads):
     assert "# fitted from data/example_history.csv" in text
 
 
-def test_opening_the_fitted_scenario_runs_it_on_the_run_tab():
-    at = fitted_page()
+def test_an_uploaded_history_is_fitted_and_opens_on_the_run_tab():
+    at = AppTest.from_file(str(PAGE), default_timeout=30).run()
+    at.file_uploader(key="history.file").set_value(("mine.csv", HISTORY.read_bytes(), "text/csv")).run()
+    at.selectbox(key="history.base").set_value(EXAMPLE_BASE)
+    at.text_input(key="history.start").set_value("2024-01-01")
+    at.number_input(key="history.replications").set_value(2)
+    at.button(key="history.fit").click().run()
+    assert not at.exception and not at.error
+    assert at.subheader[-1].value == "Fitted to mine.csv"
     at.button(key="history.open").click().run()
     assert not at.exception
-    assert at.selectbox(key="scenario").value == "fitted to data/example_history.csv"
-    assert any(i.value.startswith("Fitted to data/example_history.csv: research.cycle_hours.mean") for i in at.info)
-    assert at.number_input(key="data_scientists.fitted to data/example_history.csv").value == 10
+    assert at.selectbox(key="scenario").value == "fitted to mine.csv"
+    assert any(i.value.startswith("Fitted to mine.csv: research.cycle_hours.mean") for i in at.info)
+    assert at.number_input(key="data_scientists.fitted to mine.csv").value == 10
     assert any(m.label == "Median time to production" for m in at.metric)
+
+
+def test_an_uploaded_bad_history_shows_its_line_and_no_fit():
+    at = AppTest.from_file(str(PAGE), default_timeout=30).run()
+    bad = b"model_id,version,trained_at,deployed_at\na,1,2024-03-01,2024-02-01\n"
+    at.file_uploader(key="history.file").set_value(("mine.csv", bad, "text/csv")).run()
+    at.button(key="history.fit").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["mine.csv: line 2: deployed_at 2024-02-01 00:00:00 is before trained_at "
+                                           "2024-03-01 00:00:00"]
+    assert not [d for d in at.dataframe if "fitted" in d.value.columns]
 
 
 def test_an_uploaded_bad_history_is_named_by_its_upload():
