@@ -57,16 +57,16 @@ METHOD = "simulated method of moments with common random numbers"
 @dataclass(frozen=True)
 class Parameter:
     path: str
-    moment: str
+    moment: str  # the statistic that mostly pins it down: too little data for that one, and it is too short to tell
     label: str
-    lo: float
+    lo: float  # the range searched
     hi: float
 
 
 PARAMETERS = (
     Parameter("research.cycle_hours.mean", "new_models", "research hours per trained model", 8.0, 1e5),
     Parameter("productionisation.effort_hours.mean", "ttp_median", "productionisation effort (hours)", 1.0, 1e5),
-    Parameter("productionisation.abandon_after_days", "ship_share", "days a trained model waits before it is "
+    Parameter("productionisation.abandon_after_days", "ttp_p90", "days a trained model waits before it is "
               "abandoned", 1.0, 36500.0),
     Parameter("lifecycle.retrain_every_days", "retrain_gap_median", "days from a deploy to the next retraining",
               1.0, 36500.0),
@@ -83,7 +83,7 @@ NOT_IDENTIFIED = {
     "lifecycle.retraining_effort_hours": "adds to the retraining gap as cadence does; cadence is fitted",
     "skills, policy, headcount, hiring": "from the base: effort and headcount cannot be told apart from a history",
 }
-REPLICATIONS = 8  # replications averaged at each candidate: the matching noise is 1/8 of a history's
+REPLICATIONS = 8  # replications averaged at each candidate: matching adds 1/8 to the variance of a history's statistics
 
 
 @dataclass(frozen=True)
