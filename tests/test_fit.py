@@ -13,7 +13,7 @@ import pytest
 from mlorg.cli import main
 from mlorg.fit import matching, moments
 from mlorg.fit.estimate import fit
-from mlorg.fit.example import BASE, CONGESTED, HISTORY, SEED, START, TRUTH, congested, truth
+from mlorg.fit.example import BASE, CONGESTED, ROOT, HISTORY, SEED, START, TRUTH, congested, truth
 from mlorg.fit.fitted_file import fitted_toml
 from mlorg.fit.history import read_history
 from mlorg.fit.simulated import generate_history
@@ -94,12 +94,16 @@ def test_a_short_history_is_too_short_to_identify_what_it_has_not_seen(short_his
     assert out.read_bytes() == first  # same seed, same fitted file
 
 
-def test_the_cli_refuses_a_missing_base_and_a_bad_start_in_one_line(short_history, capsys):
+def test_the_cli_refuses_a_missing_base_a_bad_start_and_a_base_too_big_to_fit_in_one_line(short_history, capsys):
     assert main(["fit", str(short_history), "--base", "nowhere.toml"]) == 2
     assert capsys.readouterr().err.splitlines() == ["mlorg: error: nowhere.toml: no such file"]
     assert main(["fit", str(short_history), "--base", str(BASE), "--start", "2024-02-01"]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert "--start 2024-02-01 is after the first trained_at" in line
+    # A 600-person base would be simulated ≈ 1,100 times: refused before any work, in one line.
+    assert main(["fit", str(HISTORY), "--base", str(ROOT / "scenarios" / "uber_scale.toml")]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("mlorg: error: uber_scale: fitting runs the base over the history's span up to ")
 
 
 def test_the_statistics_of_a_hand_made_history():

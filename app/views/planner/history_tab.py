@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from mlorg.budget import OverBudget
 from mlorg.charts.fit import qq_chart
 from mlorg.fit import estimate, example
 from mlorg.fit.fitted_file import estimates_frame, fitted_toml, unidentified_frame
@@ -50,7 +51,7 @@ def history_tab(sources: Sources) -> None:
             base = load(example.BASE) if base_label == EXAMPLE_BASE else sources.all[base_label]
             with st.spinner("Fitting: simulating the organisation at candidate values…"):
                 found = fitted(data, name, base, start.strip() or None, int(replications))
-        except (HistoryError, ScenarioError) as exc:
+        except (HistoryError, ScenarioError, OverBudget) as exc:
             st.session_state.pop(FIT, None)
             show_error(exc)
         else:

@@ -37,10 +37,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from mlorg import budget
 from mlorg.fit.history import History
 from mlorg.fit.matching import (
     COVARIANCE_REPLICATIONS,
     INVERSION_STEPS,
+    MAX_ITERATIONS,
     UNIDENTIFIED_FACTOR,
     Z95,
     Matcher,
@@ -124,6 +126,7 @@ def fit(history: History, base: Scenario, *, seed: int = 0, replications: int = 
     rows, span = history.rows, history.span_days
     base = validate(base)
     start = _over_history(base, span)
+    _check_budget(start, replications)
     unidentified: dict[str, str] = {}
     estimates: list[Estimate] = []
 
@@ -200,6 +203,17 @@ def fit(history: History, base: Scenario, *, seed: int = 0, replications: int = 
                ks_pvalue_simulated=calibrated,
                history_ttp=history_ttp, simulated_ttp=simulated_ttp, seconds=time.perf_counter() - began,
                iterations=iterations, seed=seed, replications=replications)
+
+
+def _check_budget(start: Scenario, replications: int) -> None:
+    """Refuse, before any work, a fit whose runs of the base over the history would exceed the work budget."""
+    runs = (MAX_ITERATIONS * (len(PARAMETERS) + 3) + len(PARAMETERS) * (2 * len(INVERSION_STEPS) + 1)) * replications \
+        + 2 * COVARIANCE_REPLICATIONS
+    cost = budget.estimate(start, runs)
+    if cost.models > budget.MAX_MODELS:
+        raise budget.OverBudget(f"{start.name}: fitting runs the base over the history's span up to {runs:,} times, "
+                                f"{cost.describe()}; the budget is {budget.MAX_MODELS:,} models in all. A base with "
+                                "fewer people or a shorter history fits")
 
 
 def _over_history(base: Scenario, span: float) -> Scenario:
