@@ -13,7 +13,7 @@ import pytest
 from mlorg.cli import main
 from mlorg.fit import matching, moments
 from mlorg.fit.estimate import fit
-from mlorg.fit.example import BASE, CONGESTED, ROOT, HISTORY, SEED, START, TRUTH, congested, truth
+from mlorg.fit.example import BASE, CONGESTED, HISTORY, ROOT, SEED, START, TRUTH, congested, truth
 from mlorg.fit.fitted_file import fitted_toml
 from mlorg.fit.history import read_history
 from mlorg.fit.simulated import generate_history
