@@ -20,7 +20,7 @@ def add_commands(sub) -> None:
         "fit", help="fit a scenario to a deploy history (one row per trained model version)",
         description="Estimate, from a deploy history, what it can tell (research pace, productionisation effort, "
                     "abandonment, retraining cadence, model lifetime) by the simulated method of moments, with the "
-                    "base scenario's headcount and hiring over the history's period; report 95%% intervals, what "
+                    "base scenario's headcount and hiring over the history's period; report 95% intervals, what "
                     "it cannot identify and a KS check of time-to-production, and write a self-contained scenario.")
     command.add_argument("history", type=Path, metavar="HISTORY",
                          help=f"CSV or Parquet: model_id, version, trained_at, deployed_at (empty if never), and "
