@@ -84,7 +84,8 @@ def tables(at: AppTest) -> list[pd.DataFrame]:
 def test_page_loads_with_shipped_scenarios_and_their_inputs():
     at = page()
     assert not at.error
-    assert [t.label for t in at.tabs] == ["Run", "Compare", "Saved runs", "Sweep", "Sensitivity", "Goal seek"]
+    assert [t.label for t in at.tabs] == ["Run", "Compare", "Saved runs", "Sweep", "Sensitivity", "Goal seek",
+                                        "Start from my history"]
     names = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
     assert at.selectbox(key="scenario").options == [load(SCENARIOS / f"{n}.toml").name for n in names]
     assert at.slider(key="replications").value == 10

@@ -22,7 +22,7 @@ README = ROOT / "README.md"
 SMALLER = {"run": ["--replications", "3"], "sweep": ["--replications", "2", "--backend", "serial"],
            "sensitivity": ["--replications", "2", "--backend", "serial"],
            "optimise": ["--replications", "2", "--backend", "serial"], "serving": ["--requests", "100000"],
-           "pipeline": ["--scale", "small"], "calibrate": ["--scale", "small"]}
+           "pipeline": ["--scale", "small"], "calibrate": ["--scale", "small"], "fit": ["--replications", "2"]}
 
 
 def readme_commands() -> list[str]:
@@ -70,6 +70,8 @@ def test_the_readme_gives_its_command_line_examples():
 def test_every_command_line_example_runs_as_printed(tmp_path, monkeypatch, capsys):
     folder = tmp_path / "work"
     shutil.copytree(ROOT / "scenarios", folder / "scenarios")
+    shutil.copytree(ROOT / "data", folder / "data", ignore=lambda _d, names: [n for n in names
+                                                                             if not n.startswith("example_history")])
     monkeypatch.chdir(folder)
     monkeypatch.setenv("MLORG_DB", str(folder / "runs.duckdb"))
     monkeypatch.setenv("MLORG_REGISTRY_DB", str(folder / "pipeline.duckdb"))

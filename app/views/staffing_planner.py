@@ -1,5 +1,6 @@
 """Staffing planner: edit a scenario's people, hiring, skills and platform; replicate it; compare; save runs;
-sweep inputs over a grid, rank them by sensitivity, and find the cheapest organisation that meets a target.
+sweep inputs over a grid, rank them by sensitivity, find the cheapest organisation that meets a target, and start
+from a deploy history fitted by `mlorg fit`.
 
 Each tab is drawn by one module of ``views/planner/`` (``TABS``), so that a new view is one more entry.
 """
@@ -11,6 +12,7 @@ import streamlit as st
 from mlorg import planner
 from views.planner.compare_tab import compare_tab
 from views.planner.goal_tab import goal_tab
+from views.planner.history_tab import history_tab
 from views.planner.run_tab import run_tab
 from views.planner.saved_tab import saved_tab
 from views.planner.sensitivity_tab import sensitivity_tab
@@ -18,7 +20,7 @@ from views.planner.state import AUTO_RUN, OPENED, TAB, Sources, choose, shipped_
 from views.planner.sweep_tab import sweep_tab
 
 TABS = {"Run": run_tab, "Compare": compare_tab, "Saved runs": saved_tab, "Sweep": sweep_tab,
-        "Sensitivity": sensitivity_tab, "Goal seek": goal_tab}
+        "Sensitivity": sensitivity_tab, "Goal seek": goal_tab, "Start from my history": history_tab}
 
 st.title("Staffing planner")
 folder = planner.scenario_folder()
