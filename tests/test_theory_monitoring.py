@@ -512,6 +512,20 @@ def test_no_detector_beats_the_quickest_detection_bound(detector):
     assert measured.worst_hours * TRAFFIC >= optimal * (1 - BOUND_ALLOWANCE), (measured, optimal)
 
 
+def test_quickest_detection_stays_finite_and_increasing_across_the_chains_limits():
+    """Small shifts at large ARL₀ tune h past the chain's range (h > 40, or ARL₀ > 10¹²), where Siegmund's formula
+    takes over: the delay stays finite and, for each half-decade of ARL₀, grows by a step that settles smoothly
+    towards ln(√10)/KL (never shrinking by more than 3%, never jumping by more than a quarter): no seam at the
+    hand-over (the `mlorg monitor --sweep` of the README crossed it)."""
+    arl0s = np.geomspace(1e3, 1e14, 23)
+    delays = np.array([sequential.quickest_detection(0.1, a).delay_samples for a in arl0s])
+    assert np.all(np.isfinite(delays))
+    steps = np.diff(delays)
+    assert np.all(steps > 0)
+    assert np.all(steps[1:] >= 0.97 * steps[:-1]) and np.all(steps[1:] <= 1.25 * steps[:-1])
+    assert steps[-1] == pytest.approx(math.log(math.sqrt(10)) / (0.1**2 / 2), rel=0.02)
+
+
 def test_quickest_detection_reference_values():
     """A 1σ shift at ARL₀ = 938: the tuned CUSUM has h ≈ 5 and delay ≈ 10.4 samples by the Markov chain (whose ARL₀
     at h = 5 is 930.7; Siegmund's formulas give h = 5 and 10.34)."""

@@ -111,7 +111,10 @@ def siegmund_arl(k: float, h: float, mean: float) -> float:
 
 
 REFERENCE_STATES = 400
-CHAIN_MAX_ARL0 = 1e12  # beyond this the chain's linear solve loses precision; h is large and Siegmund's is close
+# Beyond these the chain's cells grow coarse (h / 400 of a σ each) or its linear solve loses precision; h is then
+# large, where Siegmund's formula is within a few per cent.
+CHAIN_MAX_ARL0 = 1e12
+CHAIN_MAX_H = 40.0
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,8 @@ def quickest_detection(shift: float, arl0_samples: float) -> QuickestDetection:
     1986): no detector with that ARL₀ has a shorter worst-case delay.
 
     Its h and delay come from the Brook–Evans Markov chain, with Siegmund's approximation only as the first guess
-    (and for ARL₀ above :data:`CHAIN_MAX_ARL0`): where the tuned h falls below about 1 (a 3σ shift at ARL₀ 80, a
-    2σ one at 7.5) Siegmund's formula puts the delay 15–19% too low.
+    (and beyond :data:`CHAIN_MAX_ARL0` or :data:`CHAIN_MAX_H`): where the tuned h falls below about 1 (a 3σ shift
+    at ARL₀ 80, a 2σ one at 7.5) Siegmund's formula puts the delay 15–19% too low.
     """
     shift = abs(shift)
     if shift <= 0:
@@ -141,7 +144,7 @@ def quickest_detection(shift: float, arl0_samples: float) -> QuickestDetection:
     k = shift / 2
     target = min(arl0_samples, 1e300)
     guess = _siegmund_h(k, target)
-    if target > CHAIN_MAX_ARL0:
+    if target > CHAIN_MAX_ARL0 or guess > CHAIN_MAX_H:
         h, delay = guess, siegmund_arl(k, guess, shift)
     else:
         h = _chain_h(k, target, guess)
