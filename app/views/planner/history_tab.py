@@ -8,8 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from mlorg import charts
 from mlorg.budget import OverBudget
-from mlorg.charts.fit import qq_chart
 from mlorg.fit import estimate, example
 from mlorg.fit.fitted_file import estimates_frame, fitted_toml, unidentified_frame
 from mlorg.fit.history import HistoryError, read_history_bytes
@@ -83,7 +83,7 @@ def show_fit(fit: estimate.Fit, base_label: str) -> None:
     st.dataframe(estimates_frame(fit), hide_index=True, width="stretch", key="history.estimates")
     st.markdown("**Left at the base's value**")
     st.dataframe(unidentified_frame(fit), hide_index=True, width="stretch", key="history.unidentified")
-    st.altair_chart(qq_chart(fit.history_ttp, fit.simulated_ttp), width="stretch")
+    st.altair_chart(charts.qq_chart(fit.history_ttp, fit.simulated_ttp), width="stretch")
     text = fitted_toml(fit, base_label)
     stem = f"{file_stem(fit.scenario.name)}_fitted"
     left, right = st.columns(2)

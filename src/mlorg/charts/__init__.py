@@ -7,6 +7,7 @@ hundred summary rows rather than every simulated model.
 """
 
 from mlorg.charts.common import FIT_WIDTH, INTERVALS, SLO_COLOUR, Frames, bands, long_frame
+from mlorg.charts.fit import qq_chart, qq_frame
 from mlorg.charts.monitoring import (
     ALARM_FLOOR,
     LAG_SERIES,
@@ -59,7 +60,7 @@ __all__ = [
     "ACTION_COLOURS", "ACTIVITY_COLOURS", "ALARM_FLOOR", "LAG_SERIES", "MODEL_SERIES", "FIT_WIDTH", "INTERVALS",
     "ROLE_LABELS", "SLO_COLOUR", "SWEEP_STYLES", "VALUE_FORMATS", "Frames", "alarm_timeline", "bands",
     "cost_latency_curve", "cost_summary", "cumulative_losses", "deployment_timeline", "detection_tradeoff",
-    "feature_tradeoff",
+    "feature_tradeoff", "qq_chart", "qq_frame",
     "instance_costs", "interval_frame", "latency_percentiles", "latency_table", "long_frame", "models_over_time",
     "operating_points_frame", "options_frame", "paired_differences", "scenario_metrics", "scenarios_over_time",
     "sweep_chart", "sweep_frame", "sweep_parameters", "time_use", "time_use_shares", "tornado_chart", "tornado_frame",
