@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from mlorg.cli.options import UsageError, int_option, json_option, seed_option
+from mlorg.cli.output import write_whole
 from mlorg.fit.estimate import REPLICATIONS, fit
 from mlorg.fit.fitted_file import fitted_toml, report_text
 from mlorg.fit.history import MAX_ROWS, HistoryError, read_history
@@ -48,11 +49,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     quiet = args.json or not sys.stderr.isatty()
     result = fit(history, base, seed=args.seed, replications=args.replications,
                  progress=None if quiet else lambda text: print(text, file=sys.stderr))
-    if args.out is not None:
-        try:
-            args.out.write_text(fitted_toml(result, str(args.base)), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--out {args.out}: cannot write ({exc.strerror})") from None
+    if args.out is not None:  # whole or not at all: a killed fit leaves no half-written scenario
+        write_whole(args.out, fitted_toml(result, str(args.base)), "--out")
     if args.json:
         print(json.dumps({
             "history": str(args.history), "rows": len(history.rows), "seconds": round(result.seconds, 2),
