@@ -512,6 +512,51 @@ def test_no_detector_beats_the_quickest_detection_bound(detector):
     assert measured.worst_hours * TRAFFIC >= optimal * (1 - BOUND_ALLOWANCE), (measured, optimal)
 
 
+def page_hinkley_onsets(rng: np.random.Generator, onsets: int, fresh: bool) -> np.ndarray:
+    """Lags (observations, one an hour) of river's Page–Hinkley (detectors.PageHinkley, λ = 50) for a 1σ rise: after
+    1,500–2,500 in-control observations each (a running detector, restarting after its false alarms), or right
+    after a restart (``fresh``)."""
+    lags = []
+    detector = PageHinkley(threshold=50.0)
+    for _ in range(onsets):
+        if fresh:
+            detector = PageHinkley(threshold=50.0)
+        else:
+            for z in rng.standard_normal(int(rng.integers(1500, 2500))).tolist():
+                detector.update(z)
+        first = rng.uniform(0.0, 1.0)
+        steps = 0
+        while not detector.update(rng.standard_normal() + (first if steps == 0 else 1.0)):
+            steps += 1
+        lags.append(first + steps)
+    return np.array(lags)
+
+
+def test_page_hinkley_lag_is_the_steady_states_and_its_worst_case_is_a_drift_just_after_a_restart():
+    """A running Page–Hinkley restarts after each false alarm (ARL₀ ≈ 1,700 here), so ≈ 1% of drifts start within
+    a few observations of a restart, where the fresh running mean absorbs the shift and detection takes about as
+    long as a false alarm. Measured with the reference detector at λ = 50, a 1σ rise, one observation an hour:
+    the worst case (a drift just after a restart; 300 paths, standard error ≈ 6%) within 20% of the model's, which
+    the old model put at 45 hours; the mean over 3,000 running onsets (≈ 49 ± 2.5 h) within 15% (the old model's
+    45 h was within that too: the worst case is what tells them apart)."""
+    monitor = ch.Monitor("page_hinkley", 50.0, 1, 1.0, 1.0)
+    lag = monitor.lag(1.0)
+    rng = np.random.default_rng(4242)
+    assert lag.worst_hours == pytest.approx(page_hinkley_onsets(rng, 300, fresh=True).mean(), rel=0.2)
+    assert lag.worst_hours > 20 * 45.5
+    assert lag.mean_hours == pytest.approx(page_hinkley_onsets(rng, 3000, fresh=False).mean(), rel=0.15)
+
+
+def test_page_hinkley_age_weights_follow_the_renewal_process():
+    """P(age = a) = P(run > a) / ARL₀: each of the first min_instances ages has weight 1/ARL₀, and the weights sum
+    to one."""
+    weights = sequential.age_weights(1672.0)
+    assert weights.sum() == pytest.approx(1.0)
+    edges = sequential.PH_AGE_STRATA
+    first_thirty = sum(w for w, low in zip(weights, edges, strict=False) if low < 30)
+    assert first_thirty == pytest.approx(30 / 1672.0, rel=1e-9)
+
+
 def test_quickest_detection_stays_finite_and_increasing_across_the_chains_limits():
     """Small shifts at large ARL₀ tune h past the chain's range (h > 40, or ARL₀ > 10¹²), where Siegmund's formula
     takes over: the delay stays finite and, for each half-decade of ARL₀, grows by a step that settles smoothly

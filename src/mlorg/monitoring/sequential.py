@@ -186,40 +186,53 @@ def _chain_h(k: float, target: float, guess: float) -> float:
 
 # ---------------------------------------------------------------------------------- Page–Hinkley
 
-PH_PATHS = 400
-PH_BURN_IN = 200  # observations before the drift, so the running mean has settled
+# A running detector restarts after every false alarm, so a drift meets it at any age since its last restart. A drift
+# that starts just after one is absorbed into the fresh running mean and may take as long as a false alarm to be
+# caught: about 1% of drifts at river's defaults (ARL₀ ≈ 1,700 observations), enough to move the mean lag by a
+# tenth. So the lag is averaged over the steady state's ages: strata of ages since the last restart (their
+# weights from the renewal process, below), each with its own paths, and "settled" ages of PH_SETTLED and more.
+PH_AGE_STRATA = (0, 3, 6, 10, 15, 20, 30, 45, 70, 100, 140, 200)
+PH_STRATUM_PATHS = 200
+PH_SETTLED = 200  # from here on, ages are "settled": the lag changes little with the age
+PH_SETTLED_PATHS = 1000  # more: the older a detector, the likelier it alarmed before the drift (those are left out)
+PH_SETTLED_CAP = 4000  # older ages drift towards the same lag; simulating them longer changes nothing
 PH_MAX_OBSERVATIONS = 20_000
+PH_CHUNK = 500  # observations drawn at a time: a whole path of every path at once would take gigabytes
 PH_DELTA, PH_ALPHA, PH_MIN_INSTANCES = 0.005, 1 - 1e-4, 30  # river's defaults, as in detectors.PageHinkley
 
 
-def page_hinkley_paths(threshold: float, observations: np.ndarray, record_from: int = 0,
-                        stop_when_all_hit: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Run two-sided Page–Hinkley detectors (river's algorithm, restarting after each alarm) along each row of
-    ``observations``. Returns, per row, the index of the first alarm at or after ``record_from`` (−1 if none) and
-    the number of alarms seen."""
-    paths, length = observations.shape
-    count, mean = np.zeros(paths), np.zeros(paths)
-    up, up_min = np.zeros(paths), np.full(paths, np.inf)
-    down, down_max = np.zeros(paths), np.full(paths, -np.inf)
-    first, alarms = np.full(paths, -1), np.zeros(paths, dtype=int)
-    for t in range(length):
-        x = observations[:, t]
-        count += 1
-        mean += (x - mean) / count
-        deviation = x - mean
-        up = PH_ALPHA * up + deviation - PH_DELTA
-        up_min = np.minimum(up_min, up)
-        down = PH_ALPHA * down + deviation + PH_DELTA
-        down_max = np.maximum(down_max, down)
-        alarm = (count >= PH_MIN_INSTANCES) & ((up - up_min > threshold) | (down_max - down > threshold))
-        if t >= record_from:
-            first = np.where((first < 0) & alarm, t, first)
-            if stop_when_all_hit and (first >= 0).all():
-                break
-        if alarm.any():  # restart the detectors that alarmed
-            alarms += alarm
-            count[alarm], mean[alarm], up[alarm], down[alarm] = 0, 0, 0, 0
-            up_min[alarm], down_max[alarm] = np.inf, -np.inf
+def page_hinkley_paths(threshold: float, chunks, record_from: int = 0,
+                       stop_when_all_hit: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Run two-sided Page–Hinkley detectors (river's algorithm, restarting after each alarm) along paths whose
+    observations come as consecutive ``(paths, k)`` arrays from ``chunks``. Returns, per path, the index of the first
+    alarm at or after ``record_from`` (−1 if none) and the number of alarms seen."""
+    t, state = 0, None
+    for chunk in chunks:
+        if state is None:
+            paths = chunk.shape[0]
+            count, mean = np.zeros(paths), np.zeros(paths)
+            up, up_min = np.zeros(paths), np.full(paths, np.inf)
+            down, down_max = np.zeros(paths), np.full(paths, -np.inf)
+            first, alarms = np.full(paths, -1), np.zeros(paths, dtype=int)
+            state = True
+        for x in chunk.T:
+            count += 1
+            mean += (x - mean) / count
+            deviation = x - mean
+            up = PH_ALPHA * up + deviation - PH_DELTA
+            up_min = np.minimum(up_min, up)
+            down = PH_ALPHA * down + deviation + PH_DELTA
+            down_max = np.maximum(down_max, down)
+            alarm = (count >= PH_MIN_INSTANCES) & ((up - up_min > threshold) | (down_max - down > threshold))
+            if t >= record_from:
+                first = np.where((first < 0) & alarm, t, first)
+                if stop_when_all_hit and (first >= 0).all():
+                    return first, alarms
+            if alarm.any():  # restart the detectors that alarmed
+                alarms += alarm
+                count[alarm], mean[alarm], up[alarm], down[alarm] = 0, 0, 0, 0
+                up_min[alarm], down_max[alarm] = np.inf, -np.inf
+            t += 1
     return first, alarms
 
 
@@ -227,7 +240,7 @@ def page_hinkley_paths(threshold: float, observations: np.ndarray, record_from: 
 def page_hinkley_null_rate(threshold: float) -> float:
     """False alarms per observation of a restarting Page–Hinkley detector on N(0, 1) observations."""
     observations = np.random.default_rng(20261126).standard_normal((200, 5000))
-    _, alarms = page_hinkley_paths(threshold, observations, stop_when_all_hit=False)
+    _, alarms = page_hinkley_paths(threshold, [observations], stop_when_all_hit=False)
     return alarms.sum() / observations.size
 
 
@@ -237,26 +250,89 @@ def page_hinkley_rates(threshold: float, locals_: tuple[float, ...]) -> np.ndarr
     rng = np.random.default_rng(20261126)
     out = []
     for local in locals_:
-        observations = rng.standard_normal((PH_PATHS, PH_BURN_IN + 1))
+        observations = rng.standard_normal((400, PH_SETTLED + 1))
         observations[:, -1] += local
-        out.append((page_hinkley_paths(threshold, observations, record_from=PH_BURN_IN)[0] == PH_BURN_IN).mean())
+        out.append((page_hinkley_paths(threshold, [observations], record_from=PH_SETTLED)[0] == PH_SETTLED).mean())
     return np.array(out)
+
+
+def age_weights(arl0: float) -> np.ndarray:
+    """Steady-state probability that a drift meets the detector at an age since its last restart in each stratum of
+    :data:`PH_AGE_STRATA`, the last weight being ages of PH_SETTLED or more. Renewal theory: P(age = a) =
+    P(run > a) / ARL₀; runs cannot end before ``min_instances`` observations and end at a constant rate after (a
+    geometric tail with the mean ARL₀), which the null simulation supports."""
+    edges = np.array(PH_AGE_STRATA)
+    ages = np.arange(edges[-1])
+    rate = 1.0 / max(arl0 - PH_MIN_INSTANCES, 1.0)
+    survival = np.where(ages < PH_MIN_INSTANCES, 1.0, (1.0 - rate) ** (ages - PH_MIN_INSTANCES + 1))
+    probability = survival / arl0
+    strata = np.add.reduceat(probability, edges[:-1])
+    return np.append(strata, max(0.0, 1.0 - strata.sum()))
+
+
+def _lags_after_ages(threshold: float, ages: np.ndarray, first_shift: np.ndarray, local: float,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Observations from each path's drift start to its first alarm (−1 if none within PH_MAX_OBSERVATIONS), for
+    detectors restarted ``ages`` observations before it, and whether each lasted those observations without an alarm
+    (the paths that did not belong to another age: they are left out, which conditions on the age)."""
+    paths, t = ages.size, 0
+    count, mean = np.zeros(paths), np.zeros(paths)
+    up, up_min = np.zeros(paths), np.full(paths, np.inf)
+    down, down_max = np.zeros(paths), np.full(paths, -np.inf)
+    hit, early = np.full(paths, -1), np.zeros(paths, dtype=bool)
+    while t < ages.max() + PH_MAX_OBSERVATIONS:
+        noise = rng.standard_normal((paths, PH_CHUNK))
+        for x in noise.T:
+            x = x + np.where(t > ages, local, np.where(t == ages, first_shift, 0.0))
+            count += 1
+            mean += (x - mean) / count
+            deviation = x - mean
+            up = PH_ALPHA * up + deviation - PH_DELTA
+            up_min = np.minimum(up_min, up)
+            down = PH_ALPHA * down + deviation + PH_DELTA
+            down_max = np.maximum(down_max, down)
+            alarm = (count >= PH_MIN_INSTANCES) & ((up - up_min > threshold) | (down_max - down > threshold))
+            early |= alarm & (t < ages)
+            hit = np.where((hit < 0) & alarm & (t >= ages), t - ages, hit)
+            if ((hit >= 0) | early).all():
+                return hit, ~early
+            if alarm.any():
+                count[alarm], mean[alarm], up[alarm], down[alarm] = 0, 0, 0, 0
+                up_min[alarm], down_max[alarm] = np.inf, -np.inf
+            t += 1
+    return hit, ~early
 
 
 @lru_cache(maxsize=256)
 def page_hinkley_lag_cached(threshold: float, local: float, window_hours: float, cadence: float) -> Lag:
+    """Mean lag over the ages at which a drift meets the detector in its steady state (:func:`age_weights`), and
+    the worst case: a drift that starts just after a check and just after a restart, reported as it is (often near
+    a false alarm's wait). Infinite when more than 1% of drifts (weighted by age) never alarm within
+    PH_MAX_OBSERVATIONS; rarer ones count at that horizon, a lower bound."""
     rng = np.random.default_rng(20261126)
-    firsts = rng.uniform(0.0, cadence, PH_PATHS)
-    observations = rng.standard_normal((PH_PATHS, PH_BURN_IN + PH_MAX_OBSERVATIONS))
-    observations[:, PH_BURN_IN] += local * np.minimum(firsts / window_hours, 1.0)
-    observations[:, PH_BURN_IN + 1:] += local
-    hits, _ = page_hinkley_paths(threshold, observations, record_from=PH_BURN_IN)
-    if (hits < 0).mean() > 0.01:  # more than 1% of paths never alarmed: the detector misses this drift
-        return Lag(mean_hours=math.inf, worst_hours=math.inf)
-    hits = np.where(hits < 0, PH_BURN_IN + PH_MAX_OBSERVATIONS, hits) - PH_BURN_IN
-    lags = firsts + hits * cadence
-    # Worst case over the start moment: the drift starts just after a check (a full cadence to the next one).
-    return Lag(mean_hours=float(lags.mean()), worst_hours=float((cadence + hits * cadence).mean()))
+    arl0 = 1.0 / page_hinkley_null_rate(threshold)
+    edges = PH_AGE_STRATA
+    strata = len(edges)  # the last is "settled": PH_SETTLED and older
+    stratum = np.repeat(np.arange(strata), [PH_STRATUM_PATHS] * (strata - 1) + [PH_SETTLED_PATHS])
+    young = stratum < strata - 1
+    ages = np.empty(stratum.size, dtype=np.int64)
+    ages[young] = rng.integers(np.array(edges[:-1])[stratum[young]], np.array(edges[1:])[stratum[young]])
+    # Settled ages as the steady state has them (a geometric tail past PH_SETTLED), capped where nothing changes.
+    tail = rng.geometric(min(1.0, 1.0 / max(arl0 - PH_MIN_INSTANCES, 1.0)), size=int((~young).sum()))
+    ages[~young] = PH_SETTLED + np.minimum(tail - 1, PH_SETTLED_CAP - PH_SETTLED)
+    firsts = rng.uniform(0.0, cadence, ages.size)
+    hits, kept = _lags_after_ages(threshold, ages, local * np.minimum(firsts / window_hours, 1.0), local, rng)
+    weights = age_weights(arl0)
+    censored = np.where(hits < 0, PH_MAX_OBSERVATIONS, hits)  # never within the horizon: counted at it
+    means, never = np.zeros(strata), np.zeros(strata)
+    for j in range(strata):
+        mine = kept & (stratum == j)
+        means[j] = (firsts[mine] + censored[mine] * cadence).mean()
+        never[j] = (hits[mine] < 0).mean()
+    youngest = kept & (stratum == 0)
+    worst = math.inf if never[0] > 0.01 else float((cadence + censored[youngest] * cadence).mean())
+    mean = math.inf if float(np.dot(weights, never)) > 0.01 else float(np.dot(weights, means))
+    return Lag(mean_hours=mean, worst_hours=max(worst, mean))
 
 
 def page_hinkley_lag(monitor: Setting, shift: float) -> Lag:
@@ -274,8 +350,11 @@ def sample_sequential_lag(monitor: Setting, shift: float, rng: np.random.Generat
         detector = Cusum(k=CUSUM_K, h=monitor.threshold, direction="both")
     else:
         detector = PageHinkley(threshold=monitor.threshold)
-    for z in rng.standard_normal(PH_BURN_IN if monitor.detector == "page_hinkley" else 20).tolist():
-        detector.update(z)  # a detector that has been running (a false alarm here just restarts it)
+    # A detector that has been running (a false alarm here just restarts it); Page–Hinkley's age since its last
+    # restart matters (see PH_AGE_STRATA), so it runs long enough for restarts to reach their steady rate.
+    burn_in = 10 * PH_SETTLED if monitor.detector == "page_hinkley" else 20
+    for z in rng.standard_normal(burn_in).tolist():
+        detector.update(z)
     first = rng.uniform(0.0, monitor.cadence_hours)
     t, mean = first, local * min(first / monitor.window_hours, 1.0)
     while t <= max_hours:
