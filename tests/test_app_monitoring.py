@@ -218,3 +218,14 @@ def test_files_tab_says_what_is_wrong_in_place_and_draws_nothing(tmp_path, featu
     at = files_page(reference, None, window_hours=24.0 * 20)
     at.button(key="files.tune").click().run()
     assert at.error[0].value.startswith("Window (hours): 480 h is too long for a reference that covers")
+
+
+def test_a_finite_ks_reference_changes_the_lag_as_the_library_says():
+    at = page(detector="ks", **{"threshold.ks": 0.05, "window": 500, "cadence_hours": 24.0, "drift_kind": "mean-shift",
+                                "drift_size": 0.15, "reference_rows": 500})
+    assert not at.error
+    monitor = Monitor(detector="ks", threshold=0.05, window=500, cadence_hours=24.0, traffic_per_hour=500 / 24,
+                      reference_rows=500)
+    assert metric(at, "Detection lag") == hours(operating_point(monitor, 0.15).detection_lag_hours)
+    at = page(detector="psi", reference_rows=500)  # the field is KS's alone: another detector ignores it
+    assert not at.error

@@ -131,3 +131,18 @@ def test_run_json_has_the_drift_figures(capsys):
 def test_siegmund_is_what_the_issue_quotes():
     assert siegmund_arl(0.5, 5, 0) == pytest.approx(938, rel=0.001)
     assert siegmund_arl(0.5, 5, 1) == pytest.approx(10.3, rel=0.01)
+
+
+def test_monitor_ks_against_a_finite_reference_is_slower_and_says_so(capsys):
+    argv = ["monitor", "--detector", "ks", "--window", "500", "--cadence-hours", "24", "--drift-size", "0.15"]
+    code, out, _ = run(capsys, *argv, "--json")
+    population = json.loads(out)
+    code, out, _ = run(capsys, *argv, "--reference-rows", "500", "--json")
+    finite = json.loads(out)
+    assert code == 0 and finite["detection_lag_hours"] > population["detection_lag_hours"]
+    assert finite["false_alarms_per_month"] == population["false_alarms_per_month"]  # a p-value stays uniform
+    code, out, _ = run(capsys, *argv, "--reference-rows", "500")
+    assert "against a reference of 500 rows" in out
+    code, out, err = run(capsys, *argv[:2], "psi", *argv[3:], "--reference-rows", "500")
+    assert code == 2 and out == "" and err.strip().count("\n") == 0
+    assert "--reference-rows: only the KS test is modelled against a finite reference, not psi" in err

@@ -84,6 +84,8 @@ INPUTS: dict[str, Input] = {
     "traffic_per_hour": Input("Traffic (samples/hour)", float, 0.0, 1e9, lo_open=True,
                               doc="blank: one fresh window per check"),
     "bins": Input("Bins", int, 2, 1000, doc="PSI and Jensen–Shannon: the reference's quantile bins"),
+    "reference_rows": Input("Reference rows (KS)", int, 1, 10**12,
+                            doc="rows of the reference the KS test compares with; blank: so many it is the population"),
     "drift_size": Input("Drift size", float, 0.0, 100.0, lo_open=True,
                         doc="σ by which each sample's mean shifts, or the population PSI"),
     "budget": Input("False-alarm budget (per month)", float, 0.0, 1e6, doc="false alarms a month you accept"),

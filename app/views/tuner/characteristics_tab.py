@@ -57,11 +57,12 @@ def current_point(monitor: Monitor, shift: float) -> OperatingPoint:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def trade_off(detector: str, window: int, cadence_hours: float, traffic_per_hour: float, bins: int,
-              shift: float) -> tuple[list[OperatingPoint], dict[float, str]]:
+              shift: float, reference_rows: int | None) -> tuple[list[OperatingPoint], dict[float, str]]:
     """The operating point at every swept threshold, and the thresholds that could not be computed (why)."""
     # Keyed without the threshold: the sweep does not depend on it, so moving the threshold is instant.
     monitor = Monitor(detector=detector, threshold=default_threshold(detector), window=window,
-                      cadence_hours=cadence_hours, traffic_per_hour=traffic_per_hour, bins=bins)
+                      cadence_hours=cadence_hours, traffic_per_hour=traffic_per_hour, bins=bins,
+                      reference_rows=reference_rows)
     thresholds = SWEEP_THRESHOLDS[detector]
     bar = st.progress(0.0, text="Sweeping thresholds…")
     points, failed = [], {}
@@ -95,6 +96,8 @@ def form_inputs() -> dict:
         st.session_state.setdefault(key, default_threshold(detector))
         threshold = forms.number("threshold", key=key, help_text=THRESHOLD_MEANING[detector])
         bins = forms.number("bins", key="monitor.bins", value=10, disabled=detector not in BINNED)
+        reference_rows = forms.number("reference_rows", key="monitor.reference_rows", disabled=detector != "ks",
+                                      placeholder="the population")
     with middle:
         st.markdown("**Checks and traffic**")
         window = forms.number("window", key="monitor.window", value=5000, step=100)
@@ -107,7 +110,8 @@ def form_inputs() -> dict:
                         key="monitor.drift_kind")
         size = forms.number("drift_size", key="monitor.drift_size", value=0.1, step=0.05)
         budget = forms.number("budget", key="monitor.budget", value=1.0, step=0.5)
-    return {"detector": detector, "threshold": threshold, "bins": bins, "window": window, "cadence": cadence,
+    return {"detector": detector, "threshold": threshold, "bins": bins, "reference_rows": reference_rows,
+            "window": window, "cadence": cadence,
             "traffic": traffic, "kind": kind, "size": size, "budget": budget}
 
 
@@ -118,6 +122,8 @@ def problems(form: dict) -> list[str]:
         values["bins"] = form["bins"]
     if form["traffic"] is not None:  # blank: one fresh window per check
         values["traffic_per_hour"] = form["traffic"]
+    if form["detector"] == "ks" and form["reference_rows"] is not None:  # blank: the population
+        values["reference_rows"] = form["reference_rows"]
     return inputs.problems(values)
 
 
@@ -126,12 +132,17 @@ def monitor_and_shift(form: dict) -> tuple[Monitor, float] | None:
     try:
         monitor = Monitor(detector=form["detector"], threshold=float(form["threshold"]), window=int(form["window"]),
                           cadence_hours=float(form["cadence"]), traffic_per_hour=float(traffic),
-                          bins=int(form["bins"]))
+                          bins=int(form["bins"]), reference_rows=reference_rows(form))
     except ValueError as exc:
         show_error(str(exc))
         return None
     shift = shift_from_psi(form["size"]) if form["kind"] == "psi" else float(form["size"])
     return monitor, shift
+
+
+def reference_rows(form: dict) -> int | None:
+    """The KS reference's rows, or None for the population (blank, or another detector)."""
+    return int(form["reference_rows"]) if form["detector"] == "ks" and form["reference_rows"] is not None else None
 
 
 def hours(value: float) -> str:
@@ -178,7 +189,7 @@ def show_point(monitor: Monitor, point: OperatingPoint) -> None:
 
 def show_trade_off(form: dict, monitor: Monitor, shift: float, point: OperatingPoint) -> None:
     points, failed = trade_off(monitor.detector, monitor.window, monitor.cadence_hours, monitor.traffic_per_hour,
-                               monitor.bins, shift)
+                               monitor.bins, shift, monitor.reference_rows)
     best = meets_budget(points, form["budget"])
     st.subheader("Lag against false alarms")
     st.altair_chart(charts.detection_tradeoff(points, traffic_per_hour=monitor.traffic_per_hour, current=point,

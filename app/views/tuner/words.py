@@ -9,7 +9,7 @@ import streamlit as st
 FIELD_LABELS = {"threshold": "Threshold", "window_hours": "Window (hours)", "window": "Window (samples)",
                 "cadence_hours": "Check every (hours)", "traffic_per_hour": "Traffic (samples/hour)", "bins": "Bins",
                 "budget_per_month": "False alarms a month, all features", "shift": "Shift for the lag (σ)",
-                "draws": "Windows drawn"}
+                "draws": "Windows drawn", "reference_rows": "Reference rows (KS)"}
 # Command-line flags a message may suggest, with the field that does the same here.
 FLAG_LABELS = {"--columns": "Columns", "--detector": "Detector"}
 

@@ -41,6 +41,9 @@ def add_commands(sub) -> None:
     monitor.add_argument("--drift-kind", choices=("mean-shift", "psi"), default="mean-shift")
     monitor.add_argument("--traffic-per-hour", type=input_option("--traffic-per-hour", "traffic_per_hour"), metavar="T",
                          help="samples per hour (default: window / cadence, one fresh window per check)")
+    monitor.add_argument("--reference-rows", type=input_option("--reference-rows", "reference_rows"), metavar="M",
+                         help="KS only: rows of the reference it compares with (default: so many it is the "
+                              "population); a finite reference adds its own noise and slows detection")
     monitor.add_argument("--bins", type=input_option("--bins", "bins"), default=10,
                          help="bins of PSI and Jensen–Shannon (default 10, the reference's deciles)")
     monitor.add_argument("--sweep", action="store_true", help="print the lag vs false-alarm trade-off over thresholds")
@@ -56,7 +59,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     threshold = args.threshold if args.threshold is not None else default_threshold(args.detector)
     try:
         monitor = Monitor(detector=args.detector, threshold=threshold, window=args.window,
-                          cadence_hours=args.cadence_hours, traffic_per_hour=traffic, bins=args.bins)
+                          cadence_hours=args.cadence_hours, traffic_per_hour=traffic, bins=args.bins,
+                          reference_rows=args.reference_rows)
     except ValueError as exc:
         raise UsageError(f"--{str(exc).replace('_', '-')}") from None
     point = operating_point(monitor, shift)
@@ -72,7 +76,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         return 0
     checks = "observation" if args.detector in SEQUENTIAL_DETECTORS else "check"
     print(f"{args.detector} at threshold {threshold:g}: window {args.window:,} samples every {args.cadence_hours:g} h "
-          f"at {traffic:g} samples/h; drift of {shift:.3g}σ per sample"
+          f"at {traffic:g} samples/h"
+          + (f", against a reference of {args.reference_rows:,} rows" if args.reference_rows else "")
+          + f"; drift of {shift:.3g}σ per sample"
           + (f" (population PSI {args.drift_size:g})" if args.drift_kind == "psi" else "") + "\n")
     never = f"cannot detect a {shift:.3g}σ drift at this threshold"
     rows = [("figure", "value"),

@@ -106,6 +106,12 @@ class Monitor:
     cadence_hours: float
     traffic_per_hour: float  # samples per hour
     bins: int = 10
+    # Rows of the reference the KS test compares with; None: so many that it is the population. A finite
+    # reference adds its own sampling noise: the two-sample statistic behaves as one sample of
+    # n·m / (n + m) rows (its asymptotics for a shift of the mean are the one-sample ones at that size), so the
+    # same drift is caught less often. That is the lag averaged over references of that size; one particular
+    # reference gives more or less, as its own luck puts it nearer or farther from the drifted data.
+    reference_rows: int | None = None
 
     def __post_init__(self):
         _check_detector(self.detector)
@@ -118,6 +124,15 @@ class Monitor:
         _positive("traffic_per_hour", self.traffic_per_hour)
         if not isinstance(self.bins, int) or self.bins < 2:
             raise ValueError(f"bins must be an integer >= 2, got {self.bins!r}")
+        if self.reference_rows is not None and (isinstance(self.reference_rows, bool) or not isinstance(
+                self.reference_rows, int | np.integer) or self.reference_rows < 1):
+            raise ValueError(f"reference_rows must be an integer >= 1 or None, got {self.reference_rows!r}")
+        if self.reference_rows is not None and self.detector != "ks":
+            raise ValueError(f"reference_rows: only the KS test is modelled against a finite reference, not "
+                             f"{self.detector}; leave it blank")
+        if self.reference_rows is not None and round(self.window / (self.traffic_per_hour * self.cadence_hours)) > 1:
+            raise ValueError("reference_rows: a finite reference is modelled for checks whose windows do not overlap "
+                             "(window <= traffic × cadence); leave it blank or widen the cadence")
         per_check = self.cadence_hours * self.traffic_per_hour
         if self.detector in SEQUENTIAL_DETECTORS and self.window > per_check * (1 + 1e-9):
             raise ValueError(
@@ -127,6 +142,13 @@ class Monitor:
     @property
     def window_hours(self) -> float:
         return self.window / self.traffic_per_hour
+
+    def ks_effective_rows(self) -> int:
+        """The sample size the two-sample KS test behaves as: round(n·m / (n + m)), as its p-value is computed
+        (:func:`mlorg.monitoring.detectors.ks_pvalue`); the window itself against a population."""
+        if self.reference_rows is None:
+            return self.window
+        return max(1, round(self.window * self.reference_rows / (self.window + self.reference_rows)))
 
     @property
     def checks_per_month(self) -> float:
@@ -154,6 +176,8 @@ class Monitor:
         if self.detector in ("psi", "jensen_shannon"):
             return interpolate(BIN_SHIFTS, binned_alarm_rates(self.detector, n, self.bins, t), shift)
         if self.detector == "ks":
+            n = self.ks_effective_rows()
+            local = shift * math.sqrt(n)
             critical = math.sqrt(n) * float(stats.kstwo.isf(t, n))  # √n · D at which the p-value reaches t
             return interpolate(KS_SHIFTS, local_alarm_rates("ks", min(n, LOCAL_WINDOW), critical), local)
         if self.detector == "wasserstein":
