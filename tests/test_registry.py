@@ -266,6 +266,10 @@ def test_record_scores_refuses_bad_frames_whole(reg, lineage_ids):
         reg.record_scores(good.drop(columns="scored_at"))
     with pytest.raises(RegistryError, match="model versions not in .*: 5, 7"):
         reg.record_scores(pd.concat([good, good.assign(model_version=7), good.assign(model_version=5)]))
+    with pytest.raises(RegistryError, match="a model version that is not a whole number"):
+        reg.record_scores(good.assign(model_version="latest"))
+    assert reg._query("SELECT count(*) AS n FROM scores")["n"].item() == 0
+    reg.record_scores(good.iloc[:0])  # no scores: nothing to check, nothing written
     assert reg._query("SELECT count(*) AS n FROM scores")["n"].item() == 0
 
 

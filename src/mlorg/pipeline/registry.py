@@ -472,14 +472,21 @@ class Registry:
         if missing:
             raise RegistryError(f"scores need columns {', '.join(SCORE_COLUMNS)}; missing {', '.join(missing)}")
         view = f"scores_{uuid.uuid4().hex}"
+        # The versions named are few (a day's scores come from one model): check them in Python rather than by a
+        # DISTINCT over every row, which cost a quarter of the write.
+        try:
+            named = sorted({int(v) for v in pd.unique(frame["model_version"])})
+        except (TypeError, ValueError):
+            raise RegistryError("scores name a model version that is not a whole number") from None
         with self._transaction("record scores") as cur:
+            known = {v for (v,) in cur.execute("SELECT version FROM models WHERE list_contains(?::BIGINT[], "
+                                               "version)", [named]).fetchall()} if named else set()
+            unknown = [v for v in named if v not in known]
+            if unknown:
+                raise RegistryError(f"scores name model versions not in {self.path}: "
+                                    f"{', '.join(str(v) for v in unknown)}")
             cur.register(view, frame[list(SCORE_COLUMNS)])
             try:
-                unknown = cur.execute(f"SELECT DISTINCT model_version FROM {view} WHERE model_version NOT IN "
-                                      f"(SELECT version FROM models) ORDER BY 1").fetchall()
-                if unknown:
-                    raise RegistryError(f"scores name model versions not in {self.path}: "
-                                        f"{', '.join(str(v) for (v,) in unknown)}")
                 cur.execute(f"INSERT INTO scores SELECT tx_id, model_version, score, scored_at, ? FROM {view}",
                             [self.current_run])
             finally:
