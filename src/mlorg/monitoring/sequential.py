@@ -201,37 +201,51 @@ PH_CHUNK = 500  # observations drawn at a time: a whole path of every path at on
 PH_DELTA, PH_ALPHA, PH_MIN_INSTANCES = 0.005, 1 - 1e-4, 30  # river's defaults, as in detectors.PageHinkley
 
 
+class _PageHinkleyPaths:
+    """Two-sided Page–Hinkley detectors (river's algorithm), one per path, advanced an observation at a time."""
+
+    def __init__(self, paths: int, threshold: float):
+        self.threshold = threshold
+        self.count, self.mean = np.zeros(paths), np.zeros(paths)
+        self.up, self.up_min = np.zeros(paths), np.full(paths, np.inf)
+        self.down, self.down_max = np.zeros(paths), np.full(paths, -np.inf)
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        """Read one observation per path; True where it alarms. Call :meth:`restart` on those before the next."""
+        self.count += 1
+        self.mean += (x - self.mean) / self.count
+        deviation = x - self.mean
+        self.up = PH_ALPHA * self.up + deviation - PH_DELTA
+        self.up_min = np.minimum(self.up_min, self.up)
+        self.down = PH_ALPHA * self.down + deviation + PH_DELTA
+        self.down_max = np.maximum(self.down_max, self.down)
+        return (self.count >= PH_MIN_INSTANCES) & ((self.up - self.up_min > self.threshold)
+                                                   | (self.down_max - self.down > self.threshold))
+
+    def restart(self, alarm: np.ndarray) -> None:
+        self.count[alarm], self.mean[alarm], self.up[alarm], self.down[alarm] = 0, 0, 0, 0
+        self.up_min[alarm], self.down_max[alarm] = np.inf, -np.inf
+
+
 def page_hinkley_paths(threshold: float, chunks, record_from: int = 0,
                        stop_when_all_hit: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Run two-sided Page–Hinkley detectors (river's algorithm, restarting after each alarm) along paths whose
-    observations come as consecutive ``(paths, k)`` arrays from ``chunks``. Returns, per path, the index of the first
-    alarm at or after ``record_from`` (−1 if none) and the number of alarms seen."""
-    t, state = 0, None
+    """Run restarting Page–Hinkley detectors along paths whose observations come as consecutive ``(paths, k)``
+    arrays from ``chunks``. Returns, per path, the index of the first alarm at or after ``record_from`` (−1 if
+    none) and the number of alarms seen."""
+    t, detectors = 0, None
     for chunk in chunks:
-        if state is None:
-            paths = chunk.shape[0]
-            count, mean = np.zeros(paths), np.zeros(paths)
-            up, up_min = np.zeros(paths), np.full(paths, np.inf)
-            down, down_max = np.zeros(paths), np.full(paths, -np.inf)
-            first, alarms = np.full(paths, -1), np.zeros(paths, dtype=int)
-            state = True
+        if detectors is None:
+            detectors = _PageHinkleyPaths(chunk.shape[0], threshold)
+            first, alarms = np.full(chunk.shape[0], -1), np.zeros(chunk.shape[0], dtype=int)
         for x in chunk.T:
-            count += 1
-            mean += (x - mean) / count
-            deviation = x - mean
-            up = PH_ALPHA * up + deviation - PH_DELTA
-            up_min = np.minimum(up_min, up)
-            down = PH_ALPHA * down + deviation + PH_DELTA
-            down_max = np.maximum(down_max, down)
-            alarm = (count >= PH_MIN_INSTANCES) & ((up - up_min > threshold) | (down_max - down > threshold))
+            alarm = detectors.step(x)
             if t >= record_from:
                 first = np.where((first < 0) & alarm, t, first)
                 if stop_when_all_hit and (first >= 0).all():
                     return first, alarms
-            if alarm.any():  # restart the detectors that alarmed
+            if alarm.any():
                 alarms += alarm
-                count[alarm], mean[alarm], up[alarm], down[alarm] = 0, 0, 0, 0
-                up_min[alarm], down_max[alarm] = np.inf, -np.inf
+                detectors.restart(alarm)
             t += 1
     return first, alarms
 
@@ -276,29 +290,18 @@ def _lags_after_ages(threshold: float, ages: np.ndarray, first_shift: np.ndarray
     detectors restarted ``ages`` observations before it, and whether each lasted those observations without an alarm
     (the paths that did not belong to another age: they are left out, which conditions on the age)."""
     paths, t = ages.size, 0
-    count, mean = np.zeros(paths), np.zeros(paths)
-    up, up_min = np.zeros(paths), np.full(paths, np.inf)
-    down, down_max = np.zeros(paths), np.full(paths, -np.inf)
+    detectors = _PageHinkleyPaths(paths, threshold)
     hit, early = np.full(paths, -1), np.zeros(paths, dtype=bool)
     while t < ages.max() + PH_MAX_OBSERVATIONS:
         noise = rng.standard_normal((paths, PH_CHUNK))
         for x in noise.T:
-            x = x + np.where(t > ages, local, np.where(t == ages, first_shift, 0.0))
-            count += 1
-            mean += (x - mean) / count
-            deviation = x - mean
-            up = PH_ALPHA * up + deviation - PH_DELTA
-            up_min = np.minimum(up_min, up)
-            down = PH_ALPHA * down + deviation + PH_DELTA
-            down_max = np.maximum(down_max, down)
-            alarm = (count >= PH_MIN_INSTANCES) & ((up - up_min > threshold) | (down_max - down > threshold))
+            alarm = detectors.step(x + np.where(t > ages, local, np.where(t == ages, first_shift, 0.0)))
             early |= alarm & (t < ages)
             hit = np.where((hit < 0) & alarm & (t >= ages), t - ages, hit)
             if ((hit >= 0) | early).all():
                 return hit, ~early
             if alarm.any():
-                count[alarm], mean[alarm], up[alarm], down[alarm] = 0, 0, 0, 0
-                up_min[alarm], down_max[alarm] = np.inf, -np.inf
+                detectors.restart(alarm)
             t += 1
     return hit, ~early
 
