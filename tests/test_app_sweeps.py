@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.testing.v1 import AppTest
 
-from mlorg import planner, sweeps
+from mlorg import planner, sweeps, uncertainty
 from mlorg.scenario import load
 from views.planner.sweep_common import field_option
 
@@ -181,6 +181,39 @@ def test_sensitivity_ranks_the_picked_inputs_as_the_library_does(scenario, downl
     csv = pd.read_csv(io.BytesIO(downloads[f"{SCENARIO}_sensitivity_ttp_days_p90.csv"]))
     # org.ml_engineers is 0: its low side (-1) is not allowed and has no value.
     assert list(csv["low_delta_mean"]) == pytest.approx(list(expected["low_delta_mean"]), nan_ok=True)
+
+
+def test_input_uncertainty_shares_the_variance_as_the_library_does_beside_the_tornado(scenario, downloads):
+    at = tab("tornado")
+    assert "Uncertain here: " in " ".join(c.value for c in at.caption)
+    at.number_input(key="shares.draws").set_value(5)
+    at.button(key="shares.run").click().run()
+    assert [e.value for e in at.error] == ["Draws of the uncertain inputs: 5 is not allowed; must be an integer >= 10 "
+                                           "and <= 1,000"]
+    assert not [t for t in chart_titles(at) if t.startswith("What the uncertainty")]
+    at.number_input(key="shares.draws").set_value(12)
+    at.button(key="shares.run").click().run()
+    assert not at.exception and not at.error
+    runs = uncertainty.run_uncertain(scenario, 12, 2, 0, backend="serial")
+    expected = uncertainty.shares_of(runs, "ttp_days_p90")
+    shown = table_with(at, "share_high")
+    assert list(shown["input"]) == list(expected["input"]) and list(shown["share"]) == list(expected["share"])
+    assert chart_titles(at) == ["What the uncertainty in P90 time to production comes from"]
+    csv = pd.read_csv(io.BytesIO(downloads[f"{SCENARIO}_variance_shares_ttp_days_p90.csv"]))
+    assert list(csv["share"]) == pytest.approx(list(expected["share"]))
+    # With the tornado run too, the two charts stand side by side; a change of metric marks both as not current.
+    at.multiselect(key=f"tornado.inputs.{SCENARIO}").set_value(["org.ml_engineers"])
+    at.button(key="tornado.run").click().run()
+    assert len(chart_titles(at)) == 2 and len(at.columns) >= 2
+    at.selectbox(key="tornado.metric").set_value("models_shipped").run()
+    assert sum("The results below are for the inputs of the last run" in i.value for i in at.info) == 2
+
+
+def test_a_scenario_with_no_uncertain_input_says_how_to_mark_one():
+    at = AppTest.from_file(str(PAGE), default_timeout=30).run()
+    at.selectbox(key="scenario").set_value("uber_scale").run()
+    assert any("marks no input as uncertain" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "shares.run"]
 
 
 # ------------------------------------------------------------------------------------------- Goal seek

@@ -22,7 +22,8 @@ README = ROOT / "README.md"
 SMALLER = {"run": ["--replications", "3"], "sweep": ["--replications", "2", "--backend", "serial"],
            "sensitivity": ["--replications", "2", "--backend", "serial"],
            "optimise": ["--replications", "2", "--backend", "serial"], "serving": ["--requests", "100000"],
-           "pipeline": ["--scale", "small"], "calibrate": ["--scale", "small"], "fit": ["--replications", "2"]}
+           "pipeline": ["--scale", "small"], "calibrate": ["--scale", "small"], "fit": ["--replications", "2"],
+           "decide": ["--replications", "2", "--backend", "serial"]}
 
 
 def readme_commands() -> list[str]:
@@ -52,6 +53,8 @@ def argv_of(line: str, folder: Path) -> list[str]:
         return argv
     if "--scheduler" in argv:  # a Dask sweep: only fewer replications
         return argv + ["--replications", "2"]
+    if "--uncertainty" in argv:  # fewer draws as well
+        argv += ["--uncertainty", "4"]
     return argv + SMALLER.get(argv[0], [])
 
 

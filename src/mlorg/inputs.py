@@ -99,6 +99,9 @@ INPUTS: dict[str, Input] = {
     "draws": Input("Windows drawn", int, 100, 100_000, doc="windows drawn from the reference for its null"),
     # Replications of the staffing planner (the command line allows up to 1,000: mlorg.results).
     "replications": Input("Replications", int, 2, 100, doc="independent runs; more give narrower intervals"),
+    "input_draws": Input("Draws of the uncertain inputs", int, 10, 1000,
+                         doc="how many times the inputs marked uncertain are drawn; each draw runs every "
+                             "replication, and the variance shares need a few dozen"),
     # The reference pipeline (the Registry page, `mlorg pipeline run`); its lower bound depends on the scenario.
     "pipeline_seed": Input("Seed", int, 0, 2**32 - 1, doc="another seed generates other transactions"),
     "tx_id": Input("Transaction id", int, 0, 2**53 - 1, doc="a scored transaction's id"),

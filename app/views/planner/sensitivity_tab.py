@@ -20,6 +20,7 @@ from views.planner.sweep_common import (
     show_if_current,
     value_format,
 )
+from views.planner.uncertainty_section import show_shares, uncertainty_form
 from views.shared import forms
 
 TORNADO = "planner.tornado"  # the last sensitivity analysis: {"table", "label", "spread", "request"}
@@ -29,7 +30,9 @@ def sensitivity_tab(sources: Sources) -> None:
     st.caption("Sets each input to its value × (1 − spread) and × (1 + spread), one at a time with the rest at "
                "the scenario's values (an integer moves by at least 1), and ranks the inputs by the swing of the "
                "metric between the two: a tornado chart. Each change is paired with the base replication by "
-               "replication (common random numbers), so its interval shows the input's effect, not noise.")
+               "replication (common random numbers), so its interval shows the input's effect, not noise. Below, "
+               "the inputs the scenario marks uncertain are drawn together instead, and ranked by the share of the "
+               "metric's variance each explains.")
     report_interruption("tornado", "The sensitivity analysis")
     label, scenario = tab_scenario(sources)
     scenario_caption(label)
@@ -59,32 +62,41 @@ def sensitivity_tab(sources: Sources) -> None:
                 st.session_state[TORNADO] = {"table": table, "label": label, "spread": spread, "request": request}
             except ERRORS as exc:
                 show_error(exc)
-    if show_if_current(st.session_state.get(TORNADO), request):
-        show_tornado(st.session_state[TORNADO])
+    tornado = st.session_state[TORNADO] if show_if_current(st.session_state.get(TORNADO), request) else None
+    shares = uncertainty_form(label, scenario, metric, replications, seed)
+    if tornado is not None and shares is not None:  # the two analyses side by side
+        left, right = st.columns(2)
+        show_tornado(tornado, left)
+        show_shares(shares, right)
+    elif tornado is not None:
+        show_tornado(tornado)
+    elif shares is not None:
+        show_shares(shares)
 
 
-def show_tornado(result: dict) -> None:
+def show_tornado(result: dict, box=st) -> None:
     table: pd.DataFrame = result["table"]
     metric, spread = table.attrs["metric"], result["spread"]
     label = metric_table.label(metric)
-    st.subheader(f"Sensitivity of {label}: {result['label']}")
-    st.caption(f"Each input at −{spread:.0%} and +{spread:.0%}; {table.attrs['replications']} replications from "
-               f"seed {table.attrs['seed']}. A side the schema does not allow (a share above 1, a headcount below "
-               "0) is left out and counts as the base in the swing.")
+    box.subheader(f"Sensitivity of {label}: {result['label']}")
+    box.caption(f"Each input at −{spread:.0%} and +{spread:.0%}; {table.attrs['replications']} replications from "
+                f"seed {table.attrs['seed']}. A side the schema does not allow (a share above 1, a headcount below "
+                "0) is left out and counts as the base in the swing.")
     if table["swing_mean"].notna().any():
-        st.altair_chart(charts.tornado_chart(table.assign(input=table["input"].map(field_label)), metric_label=label,
-                                             spread=spread, value_format=value_format(metric)), width="stretch")
+        chart = charts.tornado_chart(table.assign(input=table["input"].map(field_label)), metric_label=label,
+                                     spread=spread, value_format=value_format(metric))
+        box.altair_chart(chart, width="stretch")
     else:
-        st.info(f"{label} was not defined in the base runs or their variants, so no input has a measured effect.")
+        box.info(f"{label} was not defined in the base runs or their variants, so no input has a measured effect.")
     shown = as_text(table, ["base_value", "low_value", "high_value"]).drop(columns=["base_mean"])
     shown.insert(shown.columns.get_loc("input"), "label", shown["input"].map(field_label))
     changes = {f"{side}_{part}": f"{name}{suffix}" for side, name in (("low_delta", "change at low"),
                                                                      ("high_delta", "change at high"),
                                                                      ("swing", "swing (high − low)"))
                for part, suffix in (("mean", ""), ("ci95_low", ": 95% CI low"), ("ci95_high", ": 95% CI high"))}
-    st.dataframe(shown, hide_index=True, width="stretch", key="tornado.table", column_config={
+    box.dataframe(shown, hide_index=True, width="stretch", key="tornado.table", column_config={
         "label": "input", "input": "field", "base_value": "base value", "low_value": "low value",
         "high_value": "high value", **number_columns(metric, changes)})
-    st.download_button("Download the tornado table (CSV)", table.to_csv(index=False),
-                       file_name=f"{planner.file_stem(result['label'])}_sensitivity_{metric}.csv", mime="text/csv",
-                       on_click="ignore", key="tornado.download_csv")
+    box.download_button("Download the tornado table (CSV)", table.to_csv(index=False),
+                        file_name=f"{planner.file_stem(result['label'])}_sensitivity_{metric}.csv", mime="text/csv",
+                        on_click="ignore", key="tornado.download_csv")

@@ -54,6 +54,7 @@ from mlorg.charts.sweeps import (
     sweep_parameters,
     tornado_chart,
     tornado_frame,
+    variance_share_chart,
 )
 
 __all__ = [
@@ -64,5 +65,5 @@ __all__ = [
     "instance_costs", "interval_frame", "latency_percentiles", "latency_table", "long_frame", "models_over_time",
     "operating_points_frame", "options_frame", "paired_differences", "scenario_metrics", "scenarios_over_time",
     "sweep_chart", "sweep_frame", "sweep_parameters", "time_use", "time_use_shares", "tornado_chart", "tornado_frame",
-    "review_queue", "tradeoff_lines", "ttp_bins", "ttp_histogram", "workshop_weekly",
+    "review_queue", "tradeoff_lines", "ttp_bins", "ttp_histogram", "variance_share_chart", "workshop_weekly",
 ]

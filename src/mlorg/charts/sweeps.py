@@ -177,3 +177,41 @@ def tornado_chart(table: pd.DataFrame, *, metric_label: str | None = None, sprea
         title=alt.TitleParams(f"What moves {label} most (base: {base_text})",
                               subtitle=f"bar: mean change with one input changed; line: paired {INTERVALS['ci']}"),
         height=max(120, 44 * len(inputs)), autosize=FIT_WIDTH)
+
+
+def variance_share_chart(table: pd.DataFrame, *, metric_label: str | None = None) -> alt.LayerChart:
+    """Which uncertain inputs explain a metric's variance (``mlorg.uncertainty.variance_shares``): per input
+    (largest on top) a bar of its first-order share with its bootstrap 95% interval, and a last bar for what no
+    input explains alone (interactions and the simulator's noise)."""
+    needed = ["input", "share", "share_low", "share_high"]
+    if any(c not in table.columns for c in needed):
+        raise ValueError(f"columns {needed} are needed; the table must be mlorg.uncertainty.variance_shares'")
+    data = table[needed].copy()
+    if "label" in table.columns:
+        data["input"] = table["label"]
+    if data["share"].notna().sum() == 0:
+        raise ValueError("no input has a defined share to draw (the metric did not vary over the draws)")
+    explained = float(data["share"].sum())
+    rest = pd.DataFrame([{"input": "interactions and noise", "share": max(0.0, 1.0 - explained),
+                          "share_low": math.nan, "share_high": math.nan}])
+    data = pd.concat([data, rest], ignore_index=True)
+    data["kind"] = ["input"] * (len(data) - 1) + ["rest"]
+    order = list(data["input"])
+    label = metric_label or str(table.attrs.get("metric", "the metric"))
+    y = alt.Y("input:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
+    bars = alt.Chart(data).mark_bar(opacity=0.85).encode(
+        y=y, x=alt.X("share:Q", title=f"share of the variance of {label}", scale=alt.Scale(domain=[0, 1]),
+                     axis=alt.Axis(format="%")),
+        color=alt.Color("kind:N", scale=alt.Scale(domain=["input", "rest"], range=[SIDE_COLOURS[0], "#bbbbbb"]),
+                        legend=None),
+        tooltip=[alt.Tooltip("input:N"), alt.Tooltip("share:Q", title="share", format=".1%"),
+                 alt.Tooltip("share_low:Q", title="95% interval low", format=".1%"),
+                 alt.Tooltip("share_high:Q", title="95% interval high", format=".1%")])
+    whiskers = alt.Chart(data.dropna(subset=["share_low"])).mark_rule(color="black", strokeWidth=1.5).encode(
+        y=y, x="share_low:Q", x2="share_high:Q")
+    draws = table.attrs.get("draws")
+    return alt.layer(bars, whiskers).properties(
+        title=alt.TitleParams(f"What the uncertainty in {label} comes from",
+                              subtitle="bar: share of the variance over the draws each input explains alone; line: "
+                                       f"bootstrap 95% interval{f' ({draws} draws)' if draws else ''}"),
+        height=max(120, 36 * len(data)), autosize=FIT_WIDTH)

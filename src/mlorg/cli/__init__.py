@@ -12,14 +12,14 @@ from collections.abc import Sequence
 
 from mlorg import __version__
 from mlorg.budget import OverBudget
-from mlorg.cli import drift, fit, monitor, pipeline, run, serve, serving, sweeps
+from mlorg.cli import drift, fit, monitor, pipeline, run, serve, serving, sweeps, uncertainty
 from mlorg.cli.options import EXIT_BUSY, EXIT_INTEGRITY, EXIT_USAGE, UsageError
 from mlorg.cli.output import result_json, result_table
 from mlorg.pipeline.registry import ArtifactError, RegistryError
 from mlorg.scenario import ScenarioError
 from mlorg.store import StoreError
 
-COMMAND_GROUPS = (run, serving, serve, monitor, drift, pipeline, sweeps, fit)
+COMMAND_GROUPS = (run, serving, serve, monitor, drift, pipeline, sweeps, fit, uncertainty)
 
 __all__ = ["build_parser", "main", "result_json", "result_table"]
 

@@ -113,3 +113,49 @@ def progress_bar(unit: str, *, show: bool) -> Callable[[int, int], None] | None:
         print(f"\r[{bar:<30}] {done}/{total} {unit}", end="" if done < total else "\n", file=sys.stderr)
 
     return draw
+
+
+def execution_options(parser: argparse.ArgumentParser) -> None:
+    """Replications, seed, horizon, where the runs execute and the work budget: every many-run command's options."""
+    from mlorg.sweeps import BACKENDS, DEFAULT_TIMEOUT_S
+
+    replications_option(parser, "replications of every cell")
+    seed_option(parser)
+    horizon_option(parser)
+    parser.add_argument("--backend", choices=BACKENDS, metavar="|".join(BACKENDS),
+                        help="where runs execute: a local process pool (default), this process, or Dask")
+    parser.add_argument("--workers", type=int_option("--workers", 1, 1024), metavar="N",
+                        help="processes of the pool (default: every core), or of a local Dask cluster (default 2)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --backend dask; default: a local "
+                             "cluster)")
+    parser.add_argument("--timeout", type=float_option("--timeout", 1e-3, 1e7), default=DEFAULT_TIMEOUT_S,
+                        metavar="SECONDS", help=f"longest one run may take on a pool or cluster (default "
+                                                f"{DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument("--allow-large", action="store_true",
+                        help="run even above the work budget (mlorg.budget: 50,000 models a replication, 1,000,000 "
+                             "in all, ≈ 2 GB and ≈ 17 minutes); the refusal says what this run would cost")
+    json_option(parser)
+
+
+def load_with_horizon(path: Path, horizon_days: float | None):
+    """A scenario file, its horizon overridden by ``--horizon-days`` and checked."""
+    from mlorg.scenario import ScenarioError, load, validate
+
+    scenario = load(path)
+    if horizon_days is not None:
+        try:
+            scenario = validate(scenario.replace(horizon_days=horizon_days))
+        except ScenarioError as exc:
+            raise ScenarioError([f"--horizon-days: {m}" for m in exc.messages]) from None
+    return scenario
+
+
+def execution_keywords(args: argparse.Namespace) -> dict:
+    """Where and how the runs of a many-run command execute, from its options."""
+    backend = args.backend or ("dask" if args.scheduler else "process")
+    if args.scheduler and backend != "dask":
+        raise UsageError(f"--scheduler: only the dask backend uses a scheduler (--backend is {backend})")
+    return {"backend": backend, "workers": args.workers, "scheduler": args.scheduler,
+            "progress": progress_bar("runs", show=not args.json), "timeout": args.timeout,
+            "allow_large": args.allow_large}

@@ -16,6 +16,7 @@ from mlorg.cli.options import (
     seed_option,
 )
 from mlorg.cli.output import metrics_json, metrics_table, result_json, result_table
+from mlorg.cli.uncertainty import cmd_run_uncertain, uncertainty_option
 from mlorg.results import replicate
 from mlorg.scenario import ScenarioError, load
 from mlorg.store import RunStore
@@ -37,6 +38,8 @@ def add_commands(sub) -> None:
                      help="run even above the work budget (mlorg.budget: 50,000 models a replication, 1,000,000 "
                           "in all, ≈ 2 GB and ≈ 17 minutes); the refusal says what this run would cost")
     db_option(run)
+    uncertainty_option(run, "also run N draws of the scenario's uncertain inputs (replications each) and show the "
+                            "interval that includes input uncertainty beside today's")
     run.set_defaults(handler=cmd_run)
 
     runs = sub.add_parser("runs", help="list saved runs, or show one")
@@ -63,6 +66,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load(args.file)
     if args.horizon_days is not None:
         scenario = scenario.replace(horizon_days=args.horizon_days)
+    if args.uncertainty is not None:
+        return cmd_run_uncertain(args, scenario)
     reps = replicate(scenario, args.replications, args.seed, keep_runs=False, allow_large=args.allow_large,
                      progress=progress_bar("replications", show=not args.json))
     run_id = None

@@ -11,16 +11,15 @@ from pathlib import Path
 from mlorg.cli.options import (
     EXIT_FAILED_CHECK,
     UsageError,
+    execution_keywords,
+    execution_options,
     float_option,
-    horizon_option,
     int_option,
-    json_option,
-    progress_bar,
-    replications_option,
-    seed_option,
+    load_with_horizon,
 )
 from mlorg.cli.output import cell_text, columns, few_replications_note, fmt, json_value, metrics_json
-from mlorg.scenario import ScenarioError, load
+from mlorg.cli.uncertainty import cmd_variance_shares, uncertainty_option
+from mlorg.scenario import ScenarioError
 
 SWEEP_SHOWN_METRICS = ("ttp_days_median", "ttp_days_p90", "models_shipped", "total_cost_usd")
 
@@ -50,6 +49,8 @@ def add_commands(sub) -> None:
                              help="relative change of each input (default 0.2: ±20%%)")
     sensitivity.add_argument("--input", action="append", dest="inputs", metavar="PATH",
                              help="vary only this input (repeatable; default: every numeric input that can matter)")
+    uncertainty_option(sensitivity, "rank the scenario's uncertain inputs by the share of the metric's variance each "
+                                    "explains, over N draws of them (instead of the one-at-a-time tornado)")
     sensitivity.set_defaults(handler=cmd_sensitivity)
 
     optimise = sub.add_parser(
@@ -78,44 +79,13 @@ def _vary_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _execution_options(parser: argparse.ArgumentParser) -> None:
-    from mlorg.sweeps import BACKENDS, DEFAULT_TIMEOUT_S
-
     parser.add_argument("file", type=Path, metavar="SCENARIO")
-    replications_option(parser, "replications of every cell")
-    seed_option(parser)
-    horizon_option(parser)
-    parser.add_argument("--backend", choices=BACKENDS, metavar="|".join(BACKENDS),
-                        help="where runs execute: a local process pool (default), this process, or Dask")
-    parser.add_argument("--workers", type=int_option("--workers", 1, 1024), metavar="N",
-                        help="processes of the pool (default: every core), or of a local Dask cluster (default 2)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --backend dask; default: a local "
-                             "cluster)")
-    parser.add_argument("--timeout", type=float_option("--timeout", 1e-3, 1e7), default=DEFAULT_TIMEOUT_S,
-                        metavar="SECONDS", help=f"longest one run may take on a pool or cluster (default "
-                                                f"{DEFAULT_TIMEOUT_S:g})")
-    parser.add_argument("--allow-large", action="store_true",
-                        help="run even above the work budget (mlorg.budget: 50,000 models a replication, 1,000,000 "
-                             "in all, ≈ 2 GB and ≈ 17 minutes); the refusal says what this run would cost")
-    json_option(parser)
+    execution_options(parser)
 
 
 def _sweep_context(args: argparse.Namespace) -> tuple:
     """The scenario (horizon overridden and checked) and the execution keywords of a sweep command."""
-    from mlorg.scenario import validate
-
-    scenario = load(args.file)
-    if args.horizon_days is not None:
-        try:
-            scenario = validate(scenario.replace(horizon_days=args.horizon_days))
-        except ScenarioError as exc:
-            raise ScenarioError([f"--horizon-days: {m}" for m in exc.messages]) from None
-    backend = args.backend or ("dask" if args.scheduler else "process")
-    if args.scheduler and backend != "dask":
-        raise UsageError(f"--scheduler: only the dask backend uses a scheduler (--backend is {backend})")
-    return scenario, {"backend": backend, "workers": args.workers, "scheduler": args.scheduler,
-                      "progress": progress_bar("runs", show=not args.json), "timeout": args.timeout,
-                      "allow_large": args.allow_large}
+    return load_with_horizon(args.file, args.horizon_days), execution_keywords(args)
 
 
 def _grid(args: argparse.Namespace) -> dict[str, list]:
@@ -228,6 +198,11 @@ def _cells_table(summary, params: list[str], shown: list[str]) -> str:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from mlorg.sweeps import sensitivity
 
+    if args.uncertainty is not None:
+        if args.inputs:
+            raise UsageError("--input: not allowed with --uncertainty, which weighs every uncertain input of the "
+                             "scenario (mark or unmark them in its file)")
+        return cmd_variance_shares(args)
     scenario, execution = _sweep_context(args)
     table = _sweep_call(sensitivity, scenario, args.metric, args.spread, args.replications, args.seed,
                         inputs=args.inputs, **execution)

@@ -21,6 +21,8 @@ def field_docs() -> list[dict[str, Any]]:
     def walk(cls: type, instance: Any, prefix: str) -> None:
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
+            if f.metadata.get("internal"):
+                continue
             path = f"{prefix}{f.name}"
             value = getattr(instance, f.name)
             hint = hints[f.name]
@@ -96,7 +98,7 @@ def field_rule(path: str) -> FieldRule | None:
         name, _, index = part.partition("[")
         if cls is None or not dataclasses.is_dataclass(cls):
             return None
-        fields = {f.name: f for f in dataclasses.fields(cls)}
+        fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
         if name not in fields:
             return None
         hint, meta = typing.get_type_hints(cls)[name], fields[name].metadata

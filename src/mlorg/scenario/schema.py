@@ -13,6 +13,7 @@ from mlorg.scenario.org import Attrition, Org, Policy, RoleCosts, Skills
 from mlorg.scenario.pipeline import Pipeline
 from mlorg.scenario.portfolio import ModelClass, ValueLoss
 from mlorg.scenario.serving import Serving
+from mlorg.scenario.uncertain import Uncertainty
 from mlorg.scenario.work import Deploy, Lifecycle, Platform, Productionisation, Research
 
 
@@ -42,6 +43,9 @@ class Scenario:
     portfolio: tuple[ModelClass, ...] = spec(
         factory=tuple, doc="the classes of models the organisation builds: [[portfolio]] name, share, value, … "
         "(none: one class from [impact] and [serving])")
+    # The inputs written with an uncertainty, gathered from wherever they stand in the file (each field holds its
+    # point value). Not a table of its own: a file writes each uncertainty at its field.
+    uncertain: tuple[Uncertainty, ...] = field(default=(), metadata={"internal": True})
 
     def replace(self, **changes: Any) -> Scenario:
         return dataclasses.replace(self, **changes)

@@ -5,26 +5,42 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
+import re
 import typing
 from typing import Any
 
 from mlorg.scenario.checks import check_whole
-from mlorg.scenario.docs import field_rule
-from mlorg.scenario.fields import ScenarioError
+from mlorg.scenario.docs import field_docs, field_rule
+from mlorg.scenario.fields import Distribution, ScenarioError
 from mlorg.scenario.schema import Scenario
 from mlorg.scenario.text import range_text, toml_text
+from mlorg.scenario.uncertain import Uncertainty, mean_value, nest, parse_uncertainty
 
 
 def from_dict(data: dict[str, Any]) -> Scenario:
     """Build a scenario from parsed TOML, reporting every problem at once."""
     errors: list[str] = []
-    scenario = _build(Scenario(), data, "", errors)
+    found: list[Uncertainty] = []
+    scenario = _build(Scenario(), data, "", errors, found)
+    paths = [u.path for u in found]
+    errors.extend(f"{path}: its uncertainty is given twice (as uncertain_{path.rpartition('.')[2]} and in a "
+                  "{ value, uncertain } table); keep one" for i, path in enumerate(paths) if path in paths[:i])
+    # In the schema's order whatever order the file wrote them in, so that equal scenarios compare equal.
+    order = _field_order()
+    found.sort(key=lambda u: (order.get(re.sub(r"\[\d+\]", "[]", u.path), len(order)), u.path))
+    scenario = dataclasses.replace(scenario, uncertain=tuple(found))
     if not errors:
         errors.extend(check_whole(scenario))
     if errors:
         raise ScenarioError(errors)
     return scenario
+
+
+@functools.cache
+def _field_order() -> dict[str, int]:
+    return {rule["field"]: i for i, rule in enumerate(field_docs())}
 
 
 def validate(scenario: Scenario) -> Scenario:
@@ -45,51 +61,61 @@ def field_problem(path: str, value: Any, name: str | None = None) -> str | None:
     return errors[0] if errors else None
 
 
-def as_data(scenario: Any) -> dict[str, Any]:
-    """The scenario as the plain tables and lists a TOML file holds."""
+def as_data(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as the plain tables and lists a TOML file holds, its uncertain inputs written as a file writes
+    them."""
     def plain(value: Any) -> Any:
         if dataclasses.is_dataclass(value):
-            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                    if not f.metadata.get("internal")}
         if isinstance(value, tuple):
             return [plain(v) for v in value]
         return value
 
-    return plain(scenario)
+    return nest(plain(scenario), scenario.uncertain)
 
 
-def _build(base: Any, data: Any, path: str, errors: list[str]) -> Any:
-    """Overlay ``data`` on ``base`` (the defaults of this part of the schema), field by field."""
+def _build(base: Any, data: Any, path: str, errors: list[str], found: list[Uncertainty]) -> Any:
+    """Overlay ``data`` on ``base`` (the defaults of this part of the schema), field by field; the uncertain inputs
+    met on the way are added to ``found``."""
     cls = type(base)
     if not isinstance(data, dict):
         errors.append(f"{path or 'scenario'}: {toml_text(data)} is not allowed; must be a table")
         return base
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for key, raw in data.items():
         where = f"{path}.{key}" if path else key
+        target = key.removeprefix("uncertain_")
+        if cls is Distribution and key.startswith("uncertain_") and target in ("mean", "cv"):
+            u = parse_uncertainty(raw, f"{path}.{target}", where, float, fields[target].metadata, errors)
+            if u is not None:
+                found.append(u)
+            continue
         if key not in fields:
             close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(fields)}"
             errors.append(f"{where}: unknown key{hint}")
             continue
-        value = _convert(hints[key], fields[key], getattr(base, key), raw, where, errors)
+        value = _convert(hints[key], fields[key], getattr(base, key), raw, where, errors, found)
         if value is not None:
             values[key] = value
     return dataclasses.replace(base, **values)
 
 
-def _convert(hint: Any, fld: dataclasses.Field, default: Any, raw: Any, where: str, errors: list[str]) -> Any:
+def _convert(hint: Any, fld: dataclasses.Field, default: Any, raw: Any, where: str, errors: list[str],
+             found: list[Uncertainty]) -> Any:
     meta = fld.metadata
     if dataclasses.is_dataclass(hint):
-        return _build(default, raw, where, errors)
+        return _build(default, raw, where, errors, found)
     if typing.get_origin(hint) is tuple:
         item_type = typing.get_args(hint)[0]
         if not isinstance(raw, list):
             errors.append(f"{where}: {toml_text(raw)} is not allowed; must be a list")
             return None
         if dataclasses.is_dataclass(item_type):
-            return tuple(_build(item_type(), item, f"{where}[{i}]", errors) for i, item in enumerate(raw))
+            return tuple(_build(item_type(), item, f"{where}[{i}]", errors, found) for i, item in enumerate(raw))
         items = [_scalar(item_type, meta, item, f"{where}[{i}]", errors) for i, item in enumerate(raw)]
         if any(item is None for item in items):
             return None
@@ -97,7 +123,25 @@ def _convert(hint: Any, fld: dataclasses.Field, default: Any, raw: Any, where: s
             errors.append(f"{where}: {toml_text(raw)} is not allowed; must not repeat an entry")
             return None
         return tuple(items)
+    if hint in (int, float) and isinstance(raw, dict):
+        return _uncertain_number(hint, meta, raw, where, errors, found)
     return _scalar(hint, meta, raw, where, errors)
+
+
+def _uncertain_number(hint: Any, meta: Any, raw: dict[str, Any], where: str, errors: list[str],
+                      found: list[Uncertainty]) -> Any:
+    """A number written ``{ value = 4, uncertain = { dist = ..., ... } }``: its value, and its uncertainty added to
+    ``found``. Without ``value`` the value is the uncertainty's mean."""
+    unknown = [k for k in raw if k not in ("value", "uncertain")]
+    if unknown or "uncertain" not in raw:
+        errors.append(f"{where}: {toml_text(raw)} is not allowed; must be {range_text('a number', meta)}, or a "
+                      "table { value = ..., uncertain = { dist = ..., ... } }")
+        return None
+    u = parse_uncertainty(raw["uncertain"], where, f"{where}.uncertain", hint, meta, errors)
+    if u is None:
+        return None
+    found.append(u)
+    return _scalar(hint, meta, raw.get("value", mean_value(u)), f"{where}.value", errors)
 
 
 def _scalar(hint: Any, meta: Any, raw: Any, where: str, errors: list[str]) -> Any:

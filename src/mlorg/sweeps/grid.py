@@ -163,6 +163,7 @@ def _assign(data: dict[str, Any], path: str, value: Value) -> None:
             continue
         if last:
             node[key] = value
+            node.pop(f"uncertain_{key}", None)  # a value set here is known: a distribution's uncertainty goes
         else:
             # A missing table is created so that the schema reports the unknown key with a suggestion.
             node = node.setdefault(key, {})
