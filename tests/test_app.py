@@ -17,6 +17,7 @@ from mlorg import formatting, planner
 from mlorg.results import compare, replicate
 from mlorg.scenario import load, loads
 from mlorg.store import RunStore
+from mlorg.uncertainty import decide, run_uncertain
 
 pytestmark = pytest.mark.usefixtures("app_store")  # tests/conftest.py
 
@@ -176,6 +177,29 @@ def test_more_ml_engineers_shorten_the_median_time_to_production(downloads):
     assert [m.label for m in at.metric] == HEADLINE_LABELS
 
 
+def test_the_run_tab_shows_the_figures_with_input_uncertainty_as_the_library_does():
+    at = run(page(), replications=2)
+    assert any("marks 3 inputs as uncertain" in c.value for c in at.caption)
+    at.number_input(key="uncertain_run.draws").set_value(3)
+    at.button(key="uncertain_run.run").click().run()
+    assert [e.value for e in at.error] == ["Draws of the uncertain inputs: 3 is not allowed; must be an integer >= "
+                                           "10 and <= 1,000"]
+    at.number_input(key="uncertain_run.draws").set_value(10)
+    at.button(key="uncertain_run.run").click().run()
+    assert not at.exception and not at.error
+    expected = run_uncertain(load(SCENARIOS / "notebook_shipping.toml"), 10, 2, 0, backend="serial").summary
+    (shown,) = [t for t in tables(at) if "95% with inputs" in t.columns]
+    row = shown.set_index("name").loc["net_value_usd"]
+    usd = expected.loc["net_value_usd"]
+    assert row["mean"] == formatting.value(usd["mean"], "usd")
+    assert row["95% with inputs"] == (f"{formatting.value(usd['low_with_inputs'], 'usd')} to "
+                                      f"{formatting.value(usd['high_with_inputs'], 'usd')}")
+    assert usd["high_with_inputs"] - usd["low_with_inputs"] > usd["ci95_high"] - usd["ci95_low"]
+    # Another run of the form leaves no figure of the earlier draws on screen.
+    run(at, replications=3)
+    assert not [t for t in tables(at) if "95% with inputs" in t.columns]
+
+
 def test_hiring_plan_skills_and_capabilities_reach_the_simulation(downloads):
     at = page()
     at.selectbox(key="scenario").set_value("notebook_shipping").run()
@@ -328,6 +352,25 @@ def test_compare_shows_paired_differences_on_common_random_numbers(downloads):
     row = csv[(csv["scenario"] == variant) & (csv["metric"] == "ttp_days_median")].iloc[0]
     assert row[["diff_mean", "diff_low", "diff_high"]].tolist() == \
         pytest.approx([paired["mean"], paired["ci95_low"], paired["ci95_high"]])
+
+
+def test_compare_weighs_the_options_under_input_uncertainty_as_decide_does():
+    at = page()
+    at.slider(key="compare.replications").set_value(2)
+    at.button(key="compare.run").click().run()  # fifth_ds against first_mle, both uncertain as notebook_shipping
+    assert not at.exception and not at.error
+    at.number_input(key="decision.draws").set_value(10)
+    at.button(key="decision.run").click().run()
+    assert not at.exception and not at.error
+    options = [load(SCENARIOS / f"{name}.toml") for name in ("fifth_ds", "first_mle")]
+    expected = decide(options, 10, 2, 0, backend="serial")
+    (shown,) = [t for t in tables(at) if "best in" in t.columns]
+    assert list(shown["option"]) == ["fifth_ds", "first_mle"]
+    assert list(shown["expected net value"]) == [formatting.value(v, "usd") for v in expected.table["expected"]]
+    assert f"Choose now: **{expected.chosen}**" in at.success[0].value
+    assert formatting.value(expected.evpi, "usd") in at.success[0].value
+    (evppi,) = [t for t in tables(at) if "worth of learning it alone (EVPPI)" in t.columns]
+    assert set(evppi["field"]) == {u.path for u in options[0].uncertain}
 
 
 def test_compare_needs_two_to_four_scenarios():

@@ -7,6 +7,7 @@ import streamlit as st
 
 from mlorg import charts, formatting, inputs, planner
 from mlorg.results import Replications
+from views.planner.decision_section import decision_section
 from views.planner.state import COMPARISON, ERRORS, Sources, candidate_scenarios, show_error, simulate
 from views.shared import forms
 
@@ -81,3 +82,4 @@ def show_comparison(results: dict[str, Replications]) -> None:
     st.altair_chart(charts.scenarios_over_time(timeseries, "backlog"), width="stretch")
     st.download_button("Download comparison (CSV)", table.to_csv(index=False), file_name="comparison.csv",
                        mime="text/csv", on_click="ignore", key="compare.download_csv")
+    decision_section(results)

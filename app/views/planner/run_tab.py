@@ -22,6 +22,7 @@ from views.planner.state import (
     show_error,
     simulate,
 )
+from views.planner.uncertainty_run import uncertainty_section
 from views.shared import forms
 
 HEADLINES_PER_ROW = 3  # four to a row cut figures and labels short at 1000 px
@@ -163,6 +164,7 @@ def show_result(result: dict) -> None:
     st.altair_chart(charts.cost_summary(summary), width="stretch")
     st.markdown("**All metrics**")
     metrics_table(summary, key="result.metrics")
+    uncertainty_section(replications)
     stem = planner.file_stem(scenario.name)
     left, right = st.columns(2)
     left.download_button("Download scenario (TOML)", to_toml(scenario), file_name=f"{stem}.toml",

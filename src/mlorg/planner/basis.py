@@ -10,7 +10,7 @@ import pandas as pd
 
 from mlorg import formatting
 from mlorg.planner.sweep_forms import field_value
-from mlorg.scenario import DRIFT_CAUSES, ModelClass, Scenario
+from mlorg.scenario import DRIFT_CAUSES, ModelClass, Scenario, field_label
 
 ASSUMPTION = "assumption: replace it with your own"
 SET_IN_SCENARIO = "set in this scenario (its file says why)"
@@ -120,7 +120,17 @@ def assumption_frame(scenario: Scenario) -> pd.DataFrame:
         rows.append({"input": f"{c.name}: share of its value each cause costs",
                      "value": ", ".join(f"{cause.replace('_', ' ')} {share:.0%}" for cause, share in losses.items()),
                      "rests on": basis, "field": f"{where}.value_loss"})
-    return pd.DataFrame(rows)
+    # The inputs the scenario marks uncertain, with the range their draws span (mlorg run --uncertainty).
+    listed = {row["field"]: row for row in rows}
+    for u in scenario.uncertain:
+        row = listed.get(u.path)
+        if row is None:
+            row = {"input": field_label(u.path), "value": _text(field_value(scenario, u.path)),
+                   "rests on": SET_IN_SCENARIO, "field": u.path}
+            rows.append(row)
+        row["uncertain"] = u.describe()
+    frame = pd.DataFrame(rows, columns=["input", "value", "uncertain", "rests on", "field"])
+    return frame.fillna({"uncertain": ""})
 
 
 def _text(value: Any) -> str:

@@ -159,13 +159,19 @@ def _drop_blanks(data: Any) -> Any:
 
 def describe_changes(base: Scenario, edited: Scenario) -> list[str]:
     """One line per field that differs, ``path: old → new``, in schema order."""
-    before, after = _flatten(tomllib.loads(to_toml(base))), _flatten(tomllib.loads(to_toml(edited)))
+    before, after = _values(base), _values(edited)
     lines = []
     for path in dict.fromkeys([*before, *after]):
         old, new = before.get(path, []), after.get(path, [])
         if old != new and path not in ("name", "description"):
             lines.append(f"{path}: {inline_text(old)} → {inline_text(new)}")
     return lines
+
+
+def _values(scenario: Scenario) -> dict[str, Any]:
+    """Each field's value by its dotted path. Uncertainties are left out: a field the leader sets is known (its
+    uncertainty is dropped), and its new value is the change that names it."""
+    return _flatten(tomllib.loads(to_toml(scenario.replace(uncertain=()))))
 
 
 def _flatten(data: dict, prefix: str = "") -> dict[str, Any]:
@@ -202,7 +208,7 @@ MAX_NAME = 80
 def change_summary(base: Scenario, edited: Scenario) -> list[str]:
     """What a leader changed, each in a few words under the field's label: ``ML engineers 2``, ``Horizon (days)
     365``, ``Hiring plan: 3 hires``, in schema order."""
-    before, after = _flatten(tomllib.loads(to_toml(base))), _flatten(tomllib.loads(to_toml(edited)))
+    before, after = _values(base), _values(edited)
     items = []
     for path in dict.fromkeys([*before, *after]):
         old, new = before.get(path, []), after.get(path, [])
