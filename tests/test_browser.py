@@ -141,7 +141,7 @@ def test_the_overview_offers_every_scenario_and_the_navigation_lists_every_page(
 
 
 def test_a_staffing_comparison_shows_and_downloads_the_librarys_figures(page, app_server):
-    from mlorg import planner
+    from mlorg import formatting, planner, uncertainty
     from mlorg.results import replicate
 
     open_app(page, app_server, "staffing_planner")
@@ -159,6 +159,19 @@ def test_a_staffing_comparison_shows_and_downloads_the_librarys_figures(page, ap
     pd.testing.assert_frame_equal(shown, expected)
     assert set(shown["scenario"]) == {"fifth_ds", "first_mle"}
     screenshot(page, "staffing_planner")
+
+    # The decision under input uncertainty, at the fewest draws: the option to choose now and the EVPI are the
+    # library's for the same scenarios, replications, seed and draws.
+    draws = page.get_by_role("spinbutton", name="Draws of the uncertain inputs")  # the Compare tab's, the visible one
+    draws.fill("10")
+    draws.press("Enter")
+    settle(page)
+    press(page, "Weigh the options under input uncertainty", "Choose now:")
+    decision = uncertainty.decide([scenarios["fifth_ds"], scenarios["first_mle"]], 10, 2, 0, backend="serial")
+    choice = page.get_by_test_id("stAlert").filter(has_text="Choose now:")
+    assert choice.locator("strong").all_inner_texts() == [decision.chosen, formatting.value(decision.evpi, "usd")]
+    assert "over 10 draws" in choice.inner_text()
+    screenshot(page, "staffing_planner_decision")
 
 
 def test_a_run_shows_its_figures_and_every_capability_of_the_scenario(page, app_server):
