@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import mlorg.results
 from mlorg import formatting, planner
 from mlorg.results import compare, replicate
-from mlorg.scenario import load, loads
+from mlorg.scenario import field_label, load, loads
 from mlorg.store import RunStore
 from mlorg.uncertainty import decide, run_uncertain
 
@@ -189,11 +189,11 @@ def test_the_run_tab_shows_the_figures_with_input_uncertainty_as_the_library_doe
     assert not at.exception and not at.error
     expected = run_uncertain(load(SCENARIOS / "notebook_shipping.toml"), 10, 2, 0, backend="serial").summary
     (shown,) = [t for t in tables(at) if "95% with inputs" in t.columns]
-    row = shown.set_index("name").loc["net_value_usd"]
+    row = shown.set_index("metric").loc["Net value"]
     usd = expected.loc["net_value_usd"]
-    assert row["mean"] == formatting.value(usd["mean"], "usd")
-    assert row["95% with inputs"] == (f"{formatting.value(usd['low_with_inputs'], 'usd')} to "
-                                      f"{formatting.value(usd['high_with_inputs'], 'usd')}")
+    assert row["at the scenario's values"] == formatting.usd(usd["mean"], compact=True)
+    assert row["95% with inputs"] == (f"{formatting.usd(usd['low_with_inputs'], compact=True)} to "
+                                      f"{formatting.usd(usd['high_with_inputs'], compact=True)}")
     assert usd["high_with_inputs"] - usd["low_with_inputs"] > usd["ci95_high"] - usd["ci95_low"]
     # Another run of the form leaves no figure of the earlier draws on screen.
     run(at, replications=3)
@@ -366,11 +366,11 @@ def test_compare_weighs_the_options_under_input_uncertainty_as_decide_does():
     expected = decide(options, 10, 2, 0, backend="serial")
     (shown,) = [t for t in tables(at) if "best in" in t.columns]
     assert list(shown["option"]) == ["fifth_ds", "first_mle"]
-    assert list(shown["expected net value"]) == [formatting.value(v, "usd") for v in expected.table["expected"]]
+    assert list(shown["expected net value"]) == [formatting.usd(v, compact=True) for v in expected.table["expected"]]
     assert f"Choose now: **{expected.chosen}**" in at.success[0].value
     assert formatting.value(expected.evpi, "usd") in at.success[0].value
     (evppi,) = [t for t in tables(at) if "worth of learning it alone (EVPPI)" in t.columns]
-    assert set(evppi["field"]) == {u.path for u in options[0].uncertain}
+    assert set(evppi["input"]) == {field_label(u.path) for u in options[0].uncertain}
 
 
 def test_compare_needs_two_to_four_scenarios():

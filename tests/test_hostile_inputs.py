@@ -33,6 +33,8 @@ EXPECTED = {
     "device.toml": "it must name a file in",
     "directory.toml": "is not a regular file",
     "extends_number.toml": "must be the name of a scenario file",
+    "uncertain_nan.toml": "org.ml_engineers.uncertain.low: nan is not allowed; must be a number",
+    "uncertain_wide.toml": "research.cycle_hours.uncertain_mean: normal (mean 640, sd 1e+308) falls outside",
 }
 
 

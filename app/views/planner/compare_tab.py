@@ -55,6 +55,9 @@ def show_comparison(results: dict[str, Replications]) -> None:
     first = results[labels[0]]
     table = planner.comparison_table(results)
     st.subheader(f"{len(labels)} scenarios, {first.n} replications each from seed {first.seed}")
+    if any(r.scenario.uncertain for r in results.values()):
+        st.caption("These figures are at each scenario's own values; some of its inputs are marked uncertain. At the "
+                   "bottom of the page, weigh the options under that uncertainty.")
     horizons = sorted({r.scenario.horizon_days for r in results.values()})
     if len(horizons) > 1:
         st.warning("The scenarios simulate different horizons (" + ", ".join(formatting.days(h) for h in horizons)

@@ -31,7 +31,7 @@ def decision_section(results: dict[str, Replications]) -> None:
                + "): draw them (an input the scenarios share draws the same values in each), and see which option "
                "has the highest expected net value, how often each is the best, and how much removing the "
                "uncertainty before deciding would be worth.")
-    draws = forms.number("input_draws", key="decision.draws", value=DEFAULT_DRAWS)
+    draws = forms.number("input_draws", key="decision.draws", value=DEFAULT_DRAWS, container=st.columns(3)[0])
     request = {"scenarios": [hash(s) for s in scenarios], "replications": first.n, "seed": first.seed,
                "draws": draws}
     if st.button("Weigh the options under input uncertainty", key="decision.run"):
@@ -53,8 +53,8 @@ def decision_section(results: dict[str, Replications]) -> None:
 def show_decision(decision: uncertainty.Decision) -> None:
     table = decision.table
     st.dataframe(pd.DataFrame({
-        "option": table["option"], "expected net value": [formatting.value(v, "usd") for v in table["expected"]],
-        "2.5% to 97.5% over the draws": [f"{formatting.value(lo, 'usd')} to {formatting.value(hi, 'usd')}"
+        "option": table["option"], "expected net value": [formatting.usd(v, compact=True) for v in table["expected"]],
+        "2.5% to 97.5% over the draws": [f"{formatting.usd(lo, compact=True)} to {formatting.usd(hi, compact=True)}"
                                          for lo, hi in zip(table["low"], table["high"], strict=True)],
         "best in": [formatting.share(v, 0) for v in table["best_share"]]}),
         hide_index=True, width="stretch", key="decision.table")
@@ -66,8 +66,9 @@ def show_decision(decision: uncertainty.Decision) -> None:
     if len(evppi):
         st.dataframe(pd.DataFrame({"input": [field_label(p) for p in evppi.index],
                                    "worth of learning it alone (EVPPI)": [formatting.value(v, "usd")
-                                                                          for v in evppi],
-                                   "field": list(evppi.index)}),
+                                                                          for v in evppi]}),
                      hide_index=True, width="stretch", key="decision.evppi")
-    st.caption("Both are slight overestimates: the simulator's noise in each draw's mean lifts a maximum (more "
-               "replications lower it). EVPPI by regression on the draws (Strong, Oakley & Brennan 2014).")
+    st.caption("Expected values average over the draws: they differ from the figures above, at each scenario's own "
+               "values, when those values sit off the middle of their ranges. EVPI and EVPPI are slight "
+               "overestimates: the simulator's noise in each draw's mean lifts a maximum (more replications lower "
+               "it). EVPPI by regression on the draws (Strong, Oakley & Brennan 2014).")

@@ -64,13 +64,10 @@ def sensitivity_tab(sources: Sources) -> None:
                 show_error(exc)
     tornado = st.session_state[TORNADO] if show_if_current(st.session_state.get(TORNADO), request) else None
     shares = uncertainty_form(label, scenario, metric, replications, seed)
-    if tornado is not None and shares is not None:  # the two analyses side by side
-        left, right = st.columns(2)
-        show_tornado(tornado, left)
-        show_shares(shares, right)
-    elif tornado is not None:
+    # One above the other, each the full width: side by side at 1000 px neither chart's titles nor labels fit.
+    if tornado is not None:
         show_tornado(tornado)
-    elif shares is not None:
+    if shares is not None:
         show_shares(shares)
 
 

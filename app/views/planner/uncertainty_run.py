@@ -16,6 +16,7 @@ from views.shared import forms
 
 UNCERTAIN_RUN = "planner.uncertain_run"  # {"request", "summary", "draws"} of the last run with input uncertainty
 DEFAULT_DRAWS = 30
+ROW_PX = 35  # a table row's height in Streamlit's data grid
 
 
 def uncertainty_section(replications: Replications) -> None:
@@ -23,12 +24,12 @@ def uncertainty_section(replications: Replications) -> None:
     if not scenario.uncertain:
         return
     st.markdown("**With input uncertainty**")
-    st.caption("The intervals above cover only the simulator's randomness at the scenario's values. It marks "
-               f"{len(scenario.uncertain)} inputs as uncertain (" + "; ".join(
+    st.caption("The intervals above cover only the simulator's randomness at the scenario's values. The scenario "
+               f"marks {len(scenario.uncertain)} inputs as uncertain (" + "; ".join(
                    f"{field_label(u.path)}: {u.describe()}" for u in scenario.uncertain)
                + "): draw them, run each draw with the same replications, and see how far the figures could "
                "move once those guesses are counted.")
-    draws = forms.number("input_draws", key="uncertain_run.draws", value=DEFAULT_DRAWS)
+    draws = forms.number("input_draws", key="uncertain_run.draws", value=DEFAULT_DRAWS, container=st.columns(3)[0])
     request = {"scenario": hash(scenario), "replications": replications.n, "seed": replications.seed,
                "draws": draws}
     if st.button("Run with input uncertainty", key="uncertain_run.run"):
@@ -44,10 +45,13 @@ def uncertainty_section(replications: Replications) -> None:
     result = st.session_state.get(UNCERTAIN_RUN)
     if result is None or result["request"] != request:
         return  # another run's or other draws' figures are not these
-    st.dataframe(uncertain_table(result["summary"]), hide_index=True, width="stretch", key="uncertain_run.table")
+    table = uncertain_table(result["summary"])
+    st.dataframe(table, hide_index=True, width="stretch", key="uncertain_run.table",
+                 height=ROW_PX * (len(table) + 1) + 3)  # every row in view, no inner scroll
     st.caption(f"{result['draws']} draws × {replications.n} replications. 95% with inputs: where the expected figure "
                "lies once the uncertain inputs are drawn too (each draw's interval over its runs, mixed over the "
-               "draws).")
+               "draws). The mean over the draws differs from the mean at the scenario's values when those values sit "
+               "off the middle of their ranges, or when a figure bends with an input.")
 
 
 def uncertain_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -57,13 +61,13 @@ def uncertain_table(summary: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for name in shown:
         row, kind = summary.loc[name], metric_table.kind(name)
-        rows.append({"metric": metric_table.label(name), "mean": formatting.value(row["mean"], kind),
+        rows.append({"metric": metric_table.label(name),
+                     "at the scenario's values": formatting.value(row["mean"], kind, compact=True),
                      "95% CI over runs": _interval(row["ci95_low"], row["ci95_high"], kind),
-                     "mean over draws": formatting.value(row["mean_with_inputs"], kind),
-                     "95% with inputs": _interval(row["low_with_inputs"], row["high_with_inputs"], kind),
-                     "name": name})
+                     "mean over draws": formatting.value(row["mean_with_inputs"], kind, compact=True),
+                     "95% with inputs": _interval(row["low_with_inputs"], row["high_with_inputs"], kind)})
     return pd.DataFrame(rows)
 
 
 def _interval(low: float, high: float, kind: str) -> str:
-    return f"{formatting.value(low, kind)} to {formatting.value(high, kind)}"
+    return f"{formatting.value(low, kind, compact=True)} to {formatting.value(high, kind, compact=True)}"

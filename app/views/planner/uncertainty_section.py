@@ -27,7 +27,7 @@ def uncertainty_form(label: str, scenario: Scenario, metric: str, replications: 
                f"{replications} times (the replications above) and ranks the inputs by the share of the variance of "
                "the metric over the draws each explains alone. Uncertain here: "
                + "; ".join(f"{field_label(u.path)} ({u.describe()})" for u in scenario.uncertain) + ".")
-    draws = forms.number("input_draws", key="shares.draws", value=DEFAULT_DRAWS)
+    draws = forms.number("input_draws", key="shares.draws", value=DEFAULT_DRAWS, container=st.columns(3)[0])
     request = {"scenario": label, "metric": metric, "replications": replications, "seed": seed, "draws": draws,
                "inputs": [u.path for u in scenario.uncertain]}
     if st.button("Run uncertainty analysis", key="shares.run"):
@@ -52,8 +52,7 @@ def show_shares(result: dict, box=st) -> None:
     kind = metric_table.kind(metric)
     box.subheader(f"Input uncertainty in {label}: {result['label']}")
     box.caption(f"Over {table.attrs['draws']} draws: mean {formatting.value(result['mean'], kind)}, standard "
-                f"deviation {formatting.value(result['sd'], kind)} between draws. The inputs alone "
-                f"explain {table.attrs['explained']:.0%}; the rest is their interactions and the simulator's noise. "
+                f"deviation {formatting.value(result['sd'], kind)} between draws. {uncertainty.explained_text(table)} "
                 f"Method: {table.attrs['method']}.")
     if table["share"].notna().any():
         shown = table.assign(label=table["input"].map(field_label))
@@ -61,7 +60,7 @@ def show_shares(result: dict, box=st) -> None:
     else:
         box.info(f"{label} did not vary over the draws, so no input has a share of its variance.")
     box.dataframe(table.assign(label=table["input"].map(field_label)), hide_index=True, width="stretch",
-                  key="shares.table", column_order=["label", "input", "share", "share_low", "share_high", "direction"],
+                  key="shares.table", column_order=["label", "share", "share_low", "share_high", "direction", "input"],
                   column_config={"label": "input", "input": "field",
                                  "share": st.column_config.NumberColumn("share", format="percent"),
                                  "share_low": st.column_config.NumberColumn("95% low", format="percent"),

@@ -187,6 +187,7 @@ def variance_share_chart(table: pd.DataFrame, *, metric_label: str | None = None
     if any(c not in table.columns for c in needed):
         raise ValueError(f"columns {needed} are needed; the table must be mlorg.uncertainty.variance_shares'")
     data = table[needed].copy()
+    data["share_high"] = data["share_high"].clip(upper=1.0)  # a share's bootstrap reaches past 1 only by noise
     if "label" in table.columns:
         data["input"] = table["label"]
     if data["share"].notna().sum() == 0:
@@ -200,7 +201,7 @@ def variance_share_chart(table: pd.DataFrame, *, metric_label: str | None = None
     label = metric_label or str(table.attrs.get("metric", "the metric"))
     y = alt.Y("input:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
     bars = alt.Chart(data).mark_bar(opacity=0.85).encode(
-        y=y, x=alt.X("share:Q", title=f"share of the variance of {label}", scale=alt.Scale(domain=[0, 1]),
+        y=y, x=alt.X("share:Q", title="share of the variance", scale=alt.Scale(domain=[0, 1]),
                      axis=alt.Axis(format="%")),
         color=alt.Color("kind:N", scale=alt.Scale(domain=["input", "rest"], range=[SIDE_COLOURS[0], "#bbbbbb"]),
                         legend=None),
@@ -212,6 +213,6 @@ def variance_share_chart(table: pd.DataFrame, *, metric_label: str | None = None
     draws = table.attrs.get("draws")
     return alt.layer(bars, whiskers).properties(
         title=alt.TitleParams(f"What the uncertainty in {label} comes from",
-                              subtitle="bar: share of the variance over the draws each input explains alone; line: "
-                                       f"bootstrap 95% interval{f' ({draws} draws)' if draws else ''}"),
+                              subtitle=f"bar: share each input explains alone; line: 95% interval"
+                                       f"{f' ({draws} draws)' if draws else ''}"),
         height=max(120, 36 * len(data)), autosize=FIT_WIDTH)

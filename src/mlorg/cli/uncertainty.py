@@ -114,7 +114,7 @@ def _interval(low: float, high: float) -> str:
 def cmd_variance_shares(args: argparse.Namespace) -> int:
     """``mlorg sensitivity FILE --uncertainty N``: the uncertain inputs ranked by the variance they explain."""
     from mlorg.sweeps.table import check_metric
-    from mlorg.uncertainty import run_uncertain, shares_of
+    from mlorg.uncertainty import explained_text, run_uncertain, shares_of
 
     scenario = load_with_horizon(args.file, args.horizon_days)
     _call(check_metric, args.metric)
@@ -144,8 +144,8 @@ def cmd_variance_shares(args: argparse.Namespace) -> int:
                      f"{_pct(r.share)} [{_pct(r.share_low)}, {_pct(r.share_high)}]", direction, bar))
     print(columns(rows))
     noise = attrs["noise_share"]
-    print(f"\nexplained by the inputs one at a time: {_pct(attrs['explained'])}; the rest is their interactions and "
-          "the simulator's noise" + (f" (the noise is at most {_pct(noise)})" if math.isfinite(noise) else "") + ".")
+    print("\n" + explained_text(table) + (f" The simulator's noise is at most {_pct(noise)} of the variance."
+                                          if math.isfinite(noise) else ""))
     print(f"method: {attrs['method']}.")
     return 0
 

@@ -6,7 +6,8 @@ from mlorg.uncertainty.decision import Decision, best_shares, decide, evpi, evpp
 from mlorg.uncertainty.draws import MAX_DRAWS, draw_table, drawn_scenario, drawn_scenarios
 from mlorg.uncertainty.intervals import mixture_interval
 from mlorg.uncertainty.runs import UncertainRuns, run_uncertain, shares_of
-from mlorg.uncertainty.shares import METHOD, variance_shares
+from mlorg.uncertainty.shares import METHOD, explained_text, variance_shares
 
 __all__ = ["MAX_DRAWS", "METHOD", "Decision", "UncertainRuns", "best_shares", "decide", "draw_table", "drawn_scenario",
-           "drawn_scenarios", "evpi", "evppi", "mixture_interval", "run_uncertain", "shares_of", "variance_shares"]
+           "drawn_scenarios", "evpi", "evppi", "explained_text", "mixture_interval", "run_uncertain", "shares_of",
+           "variance_shares"]

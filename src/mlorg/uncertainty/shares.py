@@ -86,3 +86,15 @@ def fitted(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     design = np.vander(z, degree + 1)
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     return design @ coef
+
+
+def explained_text(table: pd.DataFrame) -> str:
+    """What the shares add up to, in words: above 100% only by the estimate's own noise, which more draws narrow."""
+    explained = table.attrs["explained"]
+    if not math.isfinite(explained):
+        return "The figure did not vary over the draws."
+    if explained > 1.0:
+        return (f"The inputs one at a time explain about all of the variance (the estimate, {explained:.0%}, is above "
+                "100% by the draws' own noise; more draws narrow it).")
+    return (f"The inputs one at a time explain {explained:.0%}; the rest is their interactions and the simulator's "
+            "noise.")
