@@ -300,3 +300,11 @@ def test_bad_uncertainty_commands_exit_2_with_the_reason(tmp_path, capsys, argv,
     except SystemExit as exit_:  # argparse's own refusal
         code, err = exit_.code, capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_an_uncertainty_whose_field_an_edit_in_code_removed_is_dropped():
+    fraud = load(SCENARIOS / "fraud_drift.toml")
+    assert [u.path for u in fraud.uncertain] == ["portfolio[0].value_per_day_usd.mean"]
+    one_class = validate(fraud.replace(portfolio=()))  # the single class made from [impact]
+    assert one_class.uncertain == () and one_class.model_classes()[0].name == "model"
+    replicate(fraud.replace(portfolio=(), horizon_days=30.0), 1, seed=0)  # runs, as it did before uncertainties

@@ -197,9 +197,18 @@ def mean_value(u: Uncertainty) -> float | int:
 
 def nest(data: dict[str, Any], uncertainties: tuple[Uncertainty, ...]) -> dict[str, Any]:
     """Write each uncertainty back into the plain tables of a scenario (``as_data``'s output), as a file holds it:
-    a distribution's parameter as ``uncertain_<name>`` beside it, any other number as ``{ value, uncertain }``."""
+    a distribution's parameter as ``uncertain_<name>`` beside it, any other number as ``{ value, uncertain }``.
+
+    An uncertainty whose field is gone is dropped: a scenario edited in code (``replace(portfolio=...)``) may have
+    removed the class or hire it belonged to."""
     for u in uncertainties:
-        parent, key = _parent(data, u.path)
+        try:
+            parent, key = _parent(data, u.path)
+        except (KeyError, IndexError, TypeError):
+            continue
+        if not isinstance(parent, dict) or isinstance(parent.get(key), bool) or \
+                not isinstance(parent.get(key), int | float):
+            continue
         if set(parent) >= {"dist", "mean", "cv"} and key in ("mean", "cv"):
             parent[f"uncertain_{key}"] = u.as_table()
         else:
