@@ -26,7 +26,7 @@ import pickle
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -468,36 +468,40 @@ class Registry:
 
     def record_scores(self, frame: pd.DataFrame) -> None:
         """Append predictions (tx_id, model_version, score, scored_at); every model_version must exist."""
-        missing = [c for c in SCORE_COLUMNS if c not in getattr(frame, "columns", ())]
-        if missing:
-            raise RegistryError(f"scores need columns {', '.join(SCORE_COLUMNS)}; missing {', '.join(missing)}")
-        view = f"scores_{uuid.uuid4().hex}"
-        # The versions named are few (a day's scores come from one model): check them in Python rather than by a
-        # DISTINCT over every row, which cost a quarter of the write.
-        try:
-            named = sorted({int(v) for v in pd.unique(frame["model_version"])})
-        except (TypeError, ValueError):
-            raise RegistryError("scores name a model version that is not a whole number") from None
-        with self._transaction("record scores") as cur:
-            known = {v for (v,) in cur.execute("SELECT version FROM models WHERE list_contains(?::BIGINT[], "
-                                               "version)", [named]).fetchall()} if named else set()
-            unknown = [v for v in named if v not in known]
-            if unknown:
-                raise RegistryError(f"scores name model versions not in {self.path}: "
-                                    f"{', '.join(str(v) for v in unknown)}")
-            cur.register(view, frame[list(SCORE_COLUMNS)])
-            try:
-                cur.execute(f"INSERT INTO scores SELECT tx_id, model_version, score, scored_at, ? FROM {view}",
-                            [self.current_run])
-            finally:
-                cur.unregister(view)
+        self.record_batch(frame, ())
 
     def record_alert(self, *, at: datetime, monitor: str, detector: str, statistic: float, threshold: float,
                      detail: str = "") -> None:
-        with self._transaction(f"record an alert from {monitor!r}") as cur:
-            cur.execute("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [_naive_utc(at), monitor, detector, float(statistic), float(threshold), detail,
-                         self.current_run])
+        self.record_batch(None, [{"at": at, "monitor": monitor, "detector": detector, "statistic": statistic,
+                                  "threshold": threshold, "detail": detail}])
+
+    def record_batch(self, scores: pd.DataFrame | None, alerts: Sequence[dict]) -> None:
+        """Append scores (as ``record_scores``) and alerts (``record_alert``'s keywords) in one transaction: a
+        reader, or a process killed part-way, sees all of them or none."""
+        named = score_versions(scores) if scores is not None else []
+        rows = [[_naive_utc(a["at"]), a["monitor"], a["detector"], float(a["statistic"]), float(a["threshold"]),
+                 a.get("detail", ""), self.current_run] for a in alerts]
+        what = " and ".join(w for w, given in (("scores", scores is not None), ("alerts", rows)) if given)
+        with self._transaction(f"record {what or 'nothing'}") as cur:
+            if scores is not None:
+                self._insert_scores(cur, scores, named)
+            if rows:
+                cur.executemany("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _insert_scores(self, cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, named: list[int]) -> None:
+        known = {v for (v,) in cur.execute("SELECT version FROM models WHERE list_contains(?::BIGINT[], "
+                                           "version)", [named]).fetchall()} if named else set()
+        unknown = [v for v in named if v not in known]
+        if unknown:
+            raise RegistryError(f"scores name model versions not in {self.path}: "
+                                f"{', '.join(str(v) for v in unknown)}")
+        view = f"scores_{uuid.uuid4().hex}"
+        cur.register(view, frame[list(SCORE_COLUMNS)])
+        try:
+            cur.execute(f"INSERT INTO scores SELECT tx_id, model_version, score, scored_at, ? FROM {view}",
+                        [self.current_run])
+        finally:
+            cur.unregister(view)
 
     def alerts(self) -> pd.DataFrame:
         """The alerts of the latest finished pipeline run (or of the latest run, or all, if none finished)."""
@@ -567,6 +571,19 @@ class Registry:
             return []
         named = set(self.models()["artifact_path"])
         return sorted(p for p in self.artifacts_dir.iterdir() if p.is_file() and p.name not in named)
+
+
+def score_versions(frame: pd.DataFrame) -> list[int]:
+    """The model versions a frame of scores names, after checking it has the score columns."""
+    missing = [c for c in SCORE_COLUMNS if c not in getattr(frame, "columns", ())]
+    if missing:
+        raise RegistryError(f"scores need columns {', '.join(SCORE_COLUMNS)}; missing {', '.join(missing)}")
+    # The versions named are few (a day's scores come from one model): check them in Python rather than by a
+    # DISTINCT over every row, which cost a quarter of the write.
+    try:
+        return sorted({int(v) for v in pd.unique(frame["model_version"])})
+    except (TypeError, ValueError):
+        raise RegistryError("scores name a model version that is not a whole number") from None
 
 
 def _quoted(fields: tuple) -> list[str]:
