@@ -69,16 +69,18 @@ def registry(tmp_path):
         yield reg
 
 
-def day_frame(day: int, rows: int = 3, version: int = 1) -> pd.DataFrame:
-    return pd.DataFrame({"tx_id": np.arange(rows) + 100 * day, "model_version": version, "score": 0.5,
-                         "scored_at": DAY_ZERO + pd.Timedelta(days=day)})
+def day_scores(day: int, rows: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """tx_id, score and scored_at of a day."""
+    return (np.arange(rows) + 100 * day, np.full(rows, 0.5),
+            np.full(rows, (DAY_ZERO + pd.Timedelta(days=day)).to_datetime64()))
 
 
 def test_rows_are_written_in_whole_days_every_few_days_and_on_flush(registry):
     buffer = ScoreBuffer(registry, days=3)
     written = []
     for day in range(7):
-        buffer.add_scores(day_frame(day))
+        tx_id, score, scored_at = day_scores(day)
+        buffer.add_scores(tx_id, 1, score, scored_at)
         if day == 4:
             buffer.add_alert(at=DAY_ZERO, monitor="m", detector="d", statistic=1.0, threshold=0.5)
             buffer.flush()  # as before a deployment: the whole days go, the day in progress stays
@@ -87,16 +89,25 @@ def test_rows_are_written_in_whole_days_every_few_days_and_on_flush(registry):
         written.append((int(counts["s"][0]), int(counts["a"][0]), buffer.pending_days))
     buffer.flush()
     assert written == [(0, 0, 1), (0, 0, 2), (9, 0, 0), (9, 0, 1), (12, 0, 1), (12, 0, 2), (21, 1, 0)]
-    assert len(registry._query("SELECT * FROM scores WHERE run_id = 1")) == 21 and buffer.pending_days == 0
+    assert buffer.pending_days == 0
+    rows = registry._query("SELECT tx_id, model_version, score, scored_at FROM scores WHERE run_id = 1 ORDER BY rowid")
+    expected = [day_scores(day) for day in range(7)]
+    pd.testing.assert_frame_equal(rows, pd.DataFrame({
+        "tx_id": np.concatenate([e[0] for e in expected]), "model_version": np.full(21, 1, dtype=np.int32),
+        "score": np.concatenate([e[1] for e in expected]),
+        "scored_at": np.concatenate([e[2] for e in expected]).astype("datetime64[us]")}))
 
 
-def test_a_bad_frame_is_refused_when_added_not_at_the_write(registry):
+def test_bad_scores_are_refused_when_added_not_at_the_write(registry):
     buffer = ScoreBuffer(registry, days=2)
-    with pytest.raises(RegistryError, match="missing scored_at"):
-        buffer.add_scores(day_frame(0).drop(columns="scored_at"))
+    tx_id, score, scored_at = day_scores(0)
+    with pytest.raises(RegistryError, match="as many tx_id, score and scored_at; got 3, 2 and 3"):
+        buffer.add_scores(tx_id, 1, score[:2], scored_at)
     with pytest.raises(RegistryError, match="model versions not in .*: 7"):
-        buffer.add_scores(day_frame(0, version=7))
-    buffer.add_scores(day_frame(0))
+        buffer.add_scores(tx_id, 7, score, scored_at)
+    with pytest.raises(RegistryError, match="a model version is an integer, not 'latest'"):
+        buffer.add_scores(tx_id, "latest", score, scored_at)
+    buffer.add_scores(tx_id, 1, score, scored_at)
     buffer.end_day()
     registry.finish_run(1)
     with pytest.raises(RegistryError, match="scores of pipeline run 1 cannot be written under run None"):
@@ -140,6 +151,7 @@ def test_a_run_batched_by_the_week_is_the_run_written_a_day_at_a_time(folder, mo
 KILL_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
+import pandas as pd
 from mlorg.pipeline.registry import Registry
 from mlorg.pipeline.score_buffer import ScoreBuffer
 from mlorg.pipeline.run import run_pipeline
@@ -155,18 +167,18 @@ if where == "write":  # inside the write's transaction, its rows inserted, befor
         real(self, cur, frame, named)
         calls += 1
         if calls == nth:
-            print(frame["scored_at"].min(), len(frame), flush=True)
+            print(frame["scored_at"].min().isoformat(), len(frame), flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
     Registry._insert_scores = insert
 else:  # while scoring: a day scored, whole days waiting in the buffer
     real = ScoreBuffer.add_scores
-    def add(self, frame):
+    def add(self, tx_id, version, score, scored_at):
         global calls
         calls += 1
         if calls == nth:
-            print(frame["scored_at"].min(), self.pending_days, flush=True)
+            print(pd.Timestamp(scored_at.min()).isoformat(), self.pending_days, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
-        real(self, frame)
+        real(self, tx_id, version, score, scored_at)
     ScoreBuffer.add_scores = add
 run_pipeline(at_scale(load(sys.argv[4]), "small"), db, seed=0)
 """
@@ -182,7 +194,7 @@ def test_a_run_killed_mid_scoring_leaves_whole_days_of_the_finished_run_and_a_re
                             capture_output=True, text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     said = killed.stdout.split()
-    dying_day = int(day_of(pd.Series([pd.Timestamp(" ".join(said[:2]))]))[0])
+    dying_day = int(day_of(pd.Series([pd.Timestamp(said[0])]))[0])
     kept = held(db)  # opens, and passes its integrity checks
     whole, whole_rows = finished(folder, DEFAULT_DAYS)
     assert kept["runs"]["finished_at"].isna().tolist() == [True]  # reported as a run that never finished
@@ -203,7 +215,7 @@ def test_a_run_killed_mid_scoring_leaves_whole_days_of_the_finished_run_and_a_re
     if where == "write":  # the batch being written is lost whole, and nothing before it
         assert last == dying_day - 1
     else:  # at most the days in the buffer and the day being scored
-        assert dying_day - DEFAULT_DAYS <= last < dying_day and last == dying_day - 1 - int(said[2])
+        assert dying_day - DEFAULT_DAYS <= last < dying_day and last == dying_day - 1 - int(said[1])
     # A rerun on the killed registry is a run of its own, the same as the finished one (its models numbered after
     # the killed run's).
     with Registry(db) as reg:

@@ -86,9 +86,8 @@ class IncidentProcess:
 
     def after_day(self, arm: Arm, d: int, rows: np.ndarray) -> None:
         champion = arm.champion
-        self.buffer.add_scores(pd.DataFrame({
-            "tx_id": self.data.tx["tx_id"].to_numpy()[rows], "model_version": champion.version,
-            "score": arm.scores[rows], "scored_at": self.data.tx["ts"].to_numpy()[rows]}))
+        self.buffer.add_scores(self.data.tx["tx_id"].to_numpy()[rows], champion.version, arm.scores[rows],
+                               self.data.tx["ts"].to_numpy()[rows])
         if self.realtime is not None:
             self.realtime.day(rows, champion)
         end = DAY_ZERO + (d + 1) * DAY
