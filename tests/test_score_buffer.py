@@ -227,3 +227,26 @@ def test_a_run_killed_mid_scoring_leaves_whole_days_of_the_finished_run_and_a_re
         model_version=whole_rows["scores"]["model_version"] + models))
     pd.testing.assert_frame_equal(again["alerts"], whole_rows["alerts"])
     assert rerun.fraud_losses_usd == whole.fraud_losses_usd
+
+
+def test_a_run_that_fails_writes_its_whole_days_and_loses_only_the_day_it_failed_in(folder, tmp_path, monkeypatch):
+    from mlorg.pipeline.realtime import RealTimeSample
+
+    real, calls = RealTimeSample.day, []
+
+    def failing(self, rows, champion):  # between the day's scores and its monitors
+        calls.append(rows[0])
+        if len(calls) == 73:  # day 116, with days 112-115 waiting in the buffer
+            raise RuntimeError("the feature store went away")
+        real(self, rows, champion)
+
+    monkeypatch.setattr(RealTimeSample, "day", failing)
+    db = tmp_path / "failed.duckdb"
+    with pytest.raises(RuntimeError, match="went away"):
+        run_pipeline(scenario(), db, seed=0)
+    kept, (_, whole_rows) = held(db), finished(folder, DEFAULT_DAYS)
+    failed_day = deploy_day(scenario()) + 72
+    assert set(day_of(kept["scores"]["scored_at"])) == set(range(deploy_day(scenario()), failed_day))
+    all_days = day_of(whole_rows["scores"]["scored_at"])
+    pd.testing.assert_frame_equal(kept["scores"], whole_rows["scores"][all_days < failed_day])
+    assert kept["runs"]["finished_at"].isna().tolist() == [True]
