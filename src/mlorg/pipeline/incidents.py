@@ -14,7 +14,8 @@ process chooses a remedy from the evidence, as a fraud team does:
   alerts hold more known fraud dollars than the champion's by SE_MARGIN standard errors of the difference; if not,
   another challenger is trained on the labels that have come since, up to MAX_CHALLENGERS, then the interim ends.
 
-Every action goes to the registry's deployment history with its reason.
+Every action goes to the registry's deployment history with its reason. The day's scores and alerts go to the
+registry a few whole days at a time (:mod:`mlorg.pipeline.score_buffer`), written before any other registry write.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from mlorg.pipeline.live import DAY, DAY_ZERO, Arm, Change, Data
 from mlorg.pipeline.monitors import Alert, DailyMonitors, ScoredStream
 from mlorg.pipeline.realtime import RealTimeSample
 from mlorg.pipeline.registry import Registry
+from mlorg.pipeline.score_buffer import DEFAULT_DAYS, ScoreBuffer
 from mlorg.pipeline.training import Model
 
 # A challenger is trained on fresher labels than a champion an alarm has just questioned, so one standard error of the
@@ -60,8 +62,10 @@ class IncidentProcess:
     """Monitors, incident process, registry and the real-time sample of the monitored arm."""
 
     def __init__(self, data: Data, served: pd.DataFrame, registry: Registry, monitors: DailyMonitors,
-                 holdout: np.ndarray, realtime: RealTimeSample | None, *, acting: bool = True):
+                 holdout: np.ndarray, realtime: RealTimeSample | None, *, acting: bool = True,
+                 batch_days: int = DEFAULT_DAYS):
         self.served = served
+        self.buffer = ScoreBuffer(registry, batch_days)  # the registry's current run is the one being served
         self.acting = acting  # False: alerts are recorded, nobody acts on them (no incident process yet)
         self.data, self.registry, self.monitors, self.holdout = data, registry, monitors, holdout
         self.realtime = realtime
@@ -82,9 +86,8 @@ class IncidentProcess:
 
     def after_day(self, arm: Arm, d: int, rows: np.ndarray) -> None:
         champion = arm.champion
-        self.registry.record_scores(pd.DataFrame({
-            "tx_id": self.data.tx["tx_id"].to_numpy()[rows], "model_version": champion.version,
-            "score": arm.scores[rows], "scored_at": self.data.tx["ts"].to_numpy()[rows]}))
+        self.buffer.add_scores(self.data.tx["tx_id"].to_numpy()[rows], champion.version, arm.scores[rows],
+                               self.data.tx["ts"].to_numpy()[rows])
         if self.realtime is not None:
             self.realtime.day(rows, champion)
         end = DAY_ZERO + (d + 1) * DAY
@@ -92,6 +95,7 @@ class IncidentProcess:
         for alert in self.monitors.check(d, end, rows, self.stream, lambda: self._holdout_scores(arm.champion)):
             self._record_alert(alert)
             fired.append(alert.monitor)
+        self.buffer.end_day()  # its scores and alerts are all in; what it leads to below is written after them
         if not self.acting:
             return
         shadow = arm.shadow
@@ -112,10 +116,9 @@ class IncidentProcess:
 
     def _record_alert(self, alert: Alert) -> None:
         self.alerts.append(alert)
-        self.registry.record_alert(at=(DAY_ZERO + (alert.day + 1) * DAY).to_pydatetime(),
-                                   monitor=alert.monitor, detector=alert.detector,
-                                   statistic=float(alert.statistic), threshold=float(alert.threshold),
-                                   detail=alert.detail)
+        self.buffer.add_alert(at=(DAY_ZERO + (alert.day + 1) * DAY).to_pydatetime(), monitor=alert.monitor,
+                              detector=alert.detector, statistic=float(alert.statistic),
+                              threshold=float(alert.threshold), detail=alert.detail)
 
     # ------------------------------------------------------------------------------------------ remedies
 
@@ -182,6 +185,8 @@ class IncidentProcess:
 
     def changed(self, arm: Arm, d: int, action: str, model: Model, reason: str) -> None:
         at = (DAY_ZERO + (d + 1) * DAY).to_pydatetime()
+        if model.version < 0 or action in REGISTRY_ACTIONS:
+            self.buffer.flush()  # the days that led to this change are written before it, as they happened
         if model.version < 0:
             rows = arm.data.rows(max(0, model.trained_day - arm.p.retrain_window_days), model.trained_day - 1)
             dataset_id = self.registry.register_dataset(f"retrain-day-{model.trained_day}", self.data.tx.iloc[rows])

@@ -26,7 +26,7 @@ import pickle
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,8 @@ class Registry:
             self._write_lock = _LOCKS.setdefault(self.path.resolve(), threading.Lock())
         self._local = threading.local()
         self.current_run: int | None = None  # the pipeline run whose scores and alerts are being recorded
+        # Versions seen committed: no write removes a model, so a batch of scores need not look them up (≈ 1 ms).
+        self._versions: set[int] = set()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._root: duckdb.DuckDBPyConnection | None = duckdb.connect(str(self.path))
@@ -329,6 +331,7 @@ class Registry:
             cur.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [*values, self._signed(cur, "models", "model", MODEL_FIELDS, values)])
         self._record_head()
+        self._versions.add(int(version))
         return int(version)
 
     def _write_artifact(self, payload: bytes, filename: str) -> Path:
@@ -468,36 +471,60 @@ class Registry:
 
     def record_scores(self, frame: pd.DataFrame) -> None:
         """Append predictions (tx_id, model_version, score, scored_at); every model_version must exist."""
-        missing = [c for c in SCORE_COLUMNS if c not in getattr(frame, "columns", ())]
-        if missing:
-            raise RegistryError(f"scores need columns {', '.join(SCORE_COLUMNS)}; missing {', '.join(missing)}")
-        view = f"scores_{uuid.uuid4().hex}"
-        # The versions named are few (a day's scores come from one model): check them in Python rather than by a
-        # DISTINCT over every row, which cost a quarter of the write.
-        try:
-            named = sorted({int(v) for v in pd.unique(frame["model_version"])})
-        except (TypeError, ValueError):
-            raise RegistryError("scores name a model version that is not a whole number") from None
-        with self._transaction("record scores") as cur:
-            known = {v for (v,) in cur.execute("SELECT version FROM models WHERE list_contains(?::BIGINT[], "
-                                               "version)", [named]).fetchall()} if named else set()
-            unknown = [v for v in named if v not in known]
-            if unknown:
-                raise RegistryError(f"scores name model versions not in {self.path}: "
-                                    f"{', '.join(str(v) for v in unknown)}")
-            cur.register(view, frame[list(SCORE_COLUMNS)])
-            try:
-                cur.execute(f"INSERT INTO scores SELECT tx_id, model_version, score, scored_at, ? FROM {view}",
-                            [self.current_run])
-            finally:
-                cur.unregister(view)
+        self.record_batch(frame, ())
 
     def record_alert(self, *, at: datetime, monitor: str, detector: str, statistic: float, threshold: float,
                      detail: str = "") -> None:
-        with self._transaction(f"record an alert from {monitor!r}") as cur:
-            cur.execute("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [_naive_utc(at), monitor, detector, float(statistic), float(threshold), detail,
-                         self.current_run])
+        self.record_batch(None, [{"at": at, "monitor": monitor, "detector": detector, "statistic": statistic,
+                                  "threshold": threshold, "detail": detail}])
+
+    def record_batch(self, scores: pd.DataFrame | None, alerts: Sequence[dict]) -> None:
+        """Append scores (as ``record_scores``) and alerts (``record_alert``'s keywords) in one transaction: a
+        reader, or a process killed part-way, sees all of them or none."""
+        named = self._score_versions(scores) if scores is not None else []
+        rows = [[_naive_utc(a["at"]), a["monitor"], a["detector"], float(a["statistic"]), float(a["threshold"]),
+                 a.get("detail", ""), self.current_run] for a in alerts]
+        what = " and ".join(w for w, given in (("scores", scores is not None), ("alerts", rows)) if given)
+        with self._transaction(f"record {what or 'nothing'}") as cur:
+            if scores is not None:
+                self._insert_scores(cur, scores, named)
+            if rows:
+                cur.executemany("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def check_versions(self, named: list[int], cur: duckdb.DuckDBPyConnection | None = None) -> None:
+        """Refuse scores that name a model version this registry does not hold."""
+        unseen = [v for v in named if v not in self._versions]
+        if not unseen:
+            return
+        found = {v for (v,) in (cur or self._cursor()).execute(
+            "SELECT version FROM models WHERE list_contains(?::BIGINT[], version)", [unseen]).fetchall()}
+        unknown = [v for v in unseen if v not in found]
+        if unknown:
+            raise RegistryError(f"scores name model versions not in {self.path}: "
+                                f"{', '.join(str(v) for v in unknown)}")
+        self._versions |= found
+
+    @staticmethod
+    def _score_versions(frame: pd.DataFrame) -> list[int]:
+        missing = [c for c in SCORE_COLUMNS if c not in getattr(frame, "columns", ())]
+        if missing:
+            raise RegistryError(f"scores need columns {', '.join(SCORE_COLUMNS)}; missing {', '.join(missing)}")
+        # The versions named are few (a day's scores come from one model): check them in Python rather than by a
+        # DISTINCT over every row, which cost a quarter of the write.
+        try:
+            return sorted({int(v) for v in pd.unique(frame["model_version"])})
+        except (TypeError, ValueError):
+            raise RegistryError("scores name a model version that is not a whole number") from None
+
+    def _insert_scores(self, cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, named: list[int]) -> None:
+        self.check_versions(named, cur)
+        view = f"scores_{uuid.uuid4().hex}"
+        cur.register(view, frame[list(SCORE_COLUMNS)])
+        try:
+            cur.execute(f"INSERT INTO scores SELECT tx_id, model_version, score, scored_at, ? FROM {view}",
+                        [self.current_run])
+        finally:
+            cur.unregister(view)
 
     def alerts(self) -> pd.DataFrame:
         """The alerts of the latest finished pipeline run (or of the latest run, or all, if none finished)."""

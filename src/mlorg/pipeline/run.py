@@ -20,6 +20,7 @@ Fraud the model does not flag is lost (its amount).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from mlorg.pipeline.live import DAY, DAY_ZERO, Arm, Data
 from mlorg.pipeline.monitors import MONITORS, Alert, DailyMonitors, alert_dispersion, clustered_share
 from mlorg.pipeline.realtime import RealTimeSample
 from mlorg.pipeline.registry import Registry
+from mlorg.pipeline.registry_errors import RegistryError
+from mlorg.pipeline.score_buffer import DEFAULT_DAYS
 from mlorg.pipeline.training import Model, fit
 from mlorg.scenario import Scenario, pipeline_minimum_days
 
@@ -142,12 +145,14 @@ def transactions(scenario: Scenario, seed: int, days: int | None = None) -> pd.D
 
 
 def run_pipeline(scenario: Scenario, db_path: str | Path, *, seed: int = 0, days: int | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> PipelineResult:
-    """Run the reference pipeline of ``scenario`` into the registry at ``db_path``."""
+                 progress: Callable[[int, int], None] | None = None,
+                 batch_days: int = DEFAULT_DAYS) -> PipelineResult:
+    """Run the reference pipeline of ``scenario`` into the registry at ``db_path``, writing the monitored run's
+    scores and alerts ``batch_days`` whole days at a time (:mod:`mlorg.pipeline.score_buffer`: what a kill loses)."""
     # One thread for scikit-learn's OpenMP: on two cores shared with anything else, more threads made a fit
     # crawl (minutes instead of seconds), and the day-sized matrices gain nothing from more.
     with threadpool_limits(1):
-        return _run(scenario, db_path, seed, days, progress)
+        return _run(scenario, db_path, seed, days, progress, batch_days)
 
 
 @dataclass
@@ -213,7 +218,7 @@ def prepare(scenario: Scenario, seed: int, days: int) -> Prepared:
 
 
 def _run(scenario: Scenario, db_path: str | Path, seed: int, days: int | None,
-         progress: Callable[[int, int], None] | None) -> PipelineResult:
+         progress: Callable[[int, int], None] | None, batch_days: int) -> PipelineResult:
     days = days or scenario.pipeline.days
     prepared = prepare(scenario, seed, days)
     tx, deploy_day = prepared.tx, prepared.deploy_day
@@ -254,16 +259,24 @@ def _run(scenario: Scenario, db_path: str | Path, seed: int, days: int | None,
         built = scenario.platform.capabilities
         acting = built.incident_process.built and built.model_registry.built  # a rollback needs the registry
         process = IncidentProcess(data, prepared.served, registry, monitors, prepared.holdout, realtime,
-                                  acting=acting)
+                                  acting=acting, batch_days=batch_days)
         model = first()
         model.version = version
         monitored = Arm(data, model, data.book(), operator=process, probation=acting)
         process.attach(monitored)
         arms = [monitored, Arm(data, first(), data.book())]
-        for arm in arms:
+        try:
             for d in range(deploy_day, days):
-                arm.day(d)
+                monitored.day(d)
                 step()
+        except BaseException:
+            with contextlib.suppress(RegistryError):  # the failure to report is the first one
+                process.buffer.flush()  # a failed day loses itself only, not the whole days buffered before it
+            raise
+        process.buffer.flush()  # the monitored run's last days, before the replays that write nothing
+        for d in range(deploy_day, days):
+            arms[1].day(d)
+            step()
         # The ceiling replays the monitored run's changes, so it starts once they are all known.
         arms.append(Arm(data, first(), data.book(oracle=True), routine=False, operator=Script(monitored.changes)))
         for d in range(deploy_day, days):
