@@ -42,6 +42,7 @@ from mlorg.sim.entities import (
 )
 from mlorg.sim.governance import GovernanceSteps
 from mlorg.sim.incidents import IncidentProcess
+from mlorg.sim.kernel import Clock
 from mlorg.sim.levels import Level
 from mlorg.sim.loads import SteadyLoads
 from mlorg.sim.platform import PlatformWork
@@ -60,7 +61,7 @@ class OrgSimulation:
         self.seed = seed
         self.replication = replication
         self.streams = Streams(seed, replication)
-        self.env = simpy.Environment()
+        self.env = Clock()
         self.horizon = scenario.horizon_days * HOURS_PER_DAY
         self.speed = scenario.org.productive_hours_per_week / HOURS_PER_WEEK  # person-hours per hour
         self.lifetime = Distribution(dist="exponential", mean=scenario.lifecycle.lifetime_days * HOURS_PER_DAY)
@@ -110,7 +111,7 @@ class OrgSimulation:
         for hire in s.org.hiring:
             self.at(hire.day * HOURS_PER_DAY, lambda _ev, h=hire: [self._hire(h.role) for _ in range(h.count)])
         self.update_loads()
-        self.env.run(until=self.horizon)
+        self.env.run_until(self.horizon)
         return self._finish()
 
     def at(self, time: float, callback) -> None:
@@ -120,8 +121,7 @@ class OrgSimulation:
         lambda costs one more Python call per event.
         """
         if time < self.horizon:
-            delay = time - self.env._now
-            self.env.timeout(delay if delay > 0.0 else 0.0).callbacks.append(callback)
+            self.env.call_at(time, callback)
 
     def log(self, event: str, model: int = -1, worker: int = -1, detail: str = "") -> None:
         self.events.append((self.env._now, event, model, worker, detail))
