@@ -9,7 +9,9 @@ event, process step and interrupt happens in exactly the order and at exactly th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from heapq import heappop, heappush
 
 import simpy
@@ -59,3 +61,18 @@ class Clock(simpy.Environment):
                 error = type(event._value)(*event._value.args)
                 error.__cause__ = event._value
                 raise error
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a run. A run allocates hundreds of thousands of short-lived
+    objects (events, records), and each of the collector's passes walks the growing state of the run (models,
+    records); that took a sixth to a third of a large run. A run makes almost no reference cycles, and those few are
+    collected at the next pass after it. Reference counting frees everything else as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:  # a caller that had paused it keeps it paused
+            gc.enable()

@@ -42,7 +42,7 @@ from mlorg.sim.entities import (
 )
 from mlorg.sim.governance import GovernanceSteps
 from mlorg.sim.incidents import IncidentProcess
-from mlorg.sim.kernel import Clock
+from mlorg.sim.kernel import Clock, collector_paused
 from mlorg.sim.levels import Level
 from mlorg.sim.loads import SteadyLoads
 from mlorg.sim.platform import PlatformWork
@@ -111,7 +111,8 @@ class OrgSimulation:
         for hire in s.org.hiring:
             self.at(hire.day * HOURS_PER_DAY, lambda _ev, h=hire: [self._hire(h.role) for _ in range(h.count)])
         self.update_loads()
-        self.env.run_until(self.horizon)
+        with collector_paused():
+            self.env.run_until(self.horizon)
         return self._finish()
 
     def at(self, time: float, callback) -> None:
