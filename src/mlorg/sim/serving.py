@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlorg.rng import Sampler, Streams
+from mlorg.rng import LazyGenerator, Sampler, Streams
 from mlorg.scenario import Scenario
 from mlorg.serving.fleet import RealtimePolicy, ServingTotals, SloTable, realtime_totals
 from mlorg.serving.instances import load_instances
@@ -42,7 +42,7 @@ def shared_slo_table(policy: RealtimePolicy) -> SloTable:
 class ServingDraws:
     """One trainer's serving draws for the models they train (common random numbers, like ModelDraws)."""
 
-    mode: np.random.Generator
+    mode: LazyGenerator
     base_rps: Sampler
     rows_per_day: Sampler
 
@@ -84,7 +84,8 @@ class ServingLedger:
 
     def draws(self, name: str) -> ServingDraws:
         serving = self.scenario.serving
-        return ServingDraws(mode=self.streams.generator(f"serving/mode/{name}"),
+        # Made at first use: models of classes with a serving mode of their own never draw from these.
+        return ServingDraws(mode=self.streams.lazy_generator(f"serving/mode/{name}"),
                             base_rps=self.streams.sampler(f"serving/base_rps/{name}", serving.realtime.base_rps),
                             rows_per_day=self.streams.sampler(f"serving/rows/{name}", serving.batch.rows_per_day))
 
