@@ -1,17 +1,22 @@
 """SimPy's event loop with less Python per event, in the same order event for event.
 
 The organisation simulator schedules most of its events as plain callbacks at a time (a review ends, a model goes
-live, a retrain falls due). A SimPy ``Timeout`` for each costs an object with checks, a method call to schedule it
-and one more per step; here such a callback goes onto SimPy's own queue as a bare :class:`Call`, and the run loop
-is ``Environment.step`` inlined. Entries keep SimPy's key — (time, priority, SimPy's insertion count) — so every
-event, process step and interrupt happens in exactly the order and at exactly the time SimPy would give it.
+live, a retrain falls due), and its people are processes that only ever wait for a task's end, for work handed to
+them, or for an interrupt. SimPy's general machinery for these — a ``Timeout`` object with checks, an ``Event``
+with ``succeed()``, ``Process._resume``'s handling of every kind of yield — was most of the kernel's cost. Here a
+callback goes onto SimPy's own queue as a bare :class:`Call`, a process is a :class:`Process` that resumes its
+generator directly, and the run loop is ``Environment.step`` inlined. Every entry keeps SimPy's key — (time,
+priority, SimPy's insertion count), taken at the same moments as SimPy takes them — so every callback, process step
+and interrupt happens in exactly the order and at exactly the time SimPy would give it, and the event count is
+SimPy's.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
+from functools import partial
 from heapq import heappop, heappush
 
 import simpy
@@ -25,13 +30,86 @@ class Call:
     _ok = True
     _value = None
 
-    def __init__(self, callback: Callable) -> None:
-        self.callbacks = [callback]
+    def __init__(self, callback: Callable | None) -> None:
+        self.callbacks = [callback] if callback is not None else []
+
+
+class Signal:
+    """What a process waits on until someone fires it: SimPy's ``env.event()`` and ``succeed()``."""
+
+    __slots__ = ("env", "callbacks")
+    _ok = True
+    _value = None
+
+    def __init__(self, env: Clock) -> None:
+        self.env = env
+        self.callbacks: list[Callable] = []
+
+    def succeed(self) -> None:
+        env = self.env
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
+
+
+class Process:
+    """A generator that yields what it waits for (a :meth:`Clock.wait` or a :class:`Signal`), resumed as SimPy
+    resumes a process: started by an urgent event, interrupted by an urgent event that detaches it from what it
+    waited for and throws :class:`simpy.Interrupt` into it."""
+
+    __slots__ = ("env", "generator", "target", "alive")
+
+    def __init__(self, env: Clock, generator: Generator) -> None:
+        self.env, self.generator, self.target, self.alive = env, generator, None, True
+        heappush(env._queue, (env._now, URGENT, next(env._eid), Call(self._resume)))  # SimPy's Initialize
+
+    def _resume(self, _event) -> None:
+        try:
+            target = self.generator.send(None)
+        except StopIteration:
+            self._end()
+            return
+        self.target = target
+        target.callbacks.append(self._resume)
+
+    def interrupt(self, cause: object) -> None:
+        if not self.alive:
+            raise RuntimeError(f"{self} has terminated and cannot be interrupted.")
+        env = self.env
+        heappush(env._queue, (env._now, URGENT, next(env._eid), Call(partial(self._interrupted, cause))))
+
+    def _interrupted(self, cause: object, _event) -> None:
+        if not self.alive:  # interrupted twice in one instant, and the first ended it
+            return
+        self.target.callbacks.remove(self._resume)
+        try:
+            target = self.generator.throw(simpy.Interrupt(cause))
+        except StopIteration:
+            self._end()
+            return
+        self.target = target
+        target.callbacks.append(self._resume)
+
+    def _end(self) -> None:
+        self.alive = False
+        next(self.env._eid)  # SimPy schedules an ended process as an event, with no callbacks: counted the same
 
 
 class Clock(simpy.Environment):
-    """A SimPy environment with :meth:`call_at` and a leaner :meth:`run_until`; processes and events work as in
-    SimPy."""
+    """A SimPy environment with leaner timed callbacks (:meth:`call_at`), waits (:meth:`wait`), signals, processes
+    (:meth:`start`) and run loop (:meth:`run_until`)."""
+
+    def start(self, generator: Generator) -> Process:
+        return Process(self, generator)
+
+    def signal(self) -> Signal:
+        return Signal(self)
+
+    def wait(self, delay: float) -> Call:
+        """What a process yields to wait ``delay`` hours: SimPy's ``timeout(delay)``."""
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        call = Call(None)
+        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), call))
+        return call
 
     def call_at(self, time: float, callback: Callable) -> None:
         """Call ``callback(event)`` at ``time`` (now, if that has passed), as ``timeout(delay).callbacks`` would:

@@ -155,7 +155,7 @@ class OrgSimulation:
         self.staff[role][worker.id] = worker
         self._set_headcount(role, +1)
         self.log("hired", worker=worker.id, detail=role)
-        worker.process = self.env.process(self._work(worker))
+        worker.process = self.env.start(self._work(worker))
         rate = getattr(self.s.attrition.annual_rate, role)
         if rate > 0:
             tenure = self.attrition_rng[role].exponential(HOURS_PER_YEAR / rate)
@@ -200,7 +200,7 @@ class OrgSimulation:
         while True:
             item = self._take(w)
             if item is None:
-                w.wake = env.event()
+                w.wake = env.signal()
                 self.idle[w.role][w.id] = w
                 self._begin(w, "idle", None, 0.0)
                 try:
@@ -229,7 +229,7 @@ class OrgSimulation:
             w.load_share, w.support_split = share, loads.support_split[w.role]
             end = env._now + hours
             try:
-                yield env.timeout(hours)
+                yield env.wait(hours)
             except simpy.Interrupt as stop:
                 if stop.cause == "leaves":
                     self._leave(w)
@@ -241,7 +241,7 @@ class OrgSimulation:
                 item.state = "active"
                 while True:
                     try:
-                        yield env.timeout(end - env._now)
+                        yield env.wait(end - env._now)
                         break
                     except simpy.Interrupt as again:
                         if again.cause == "leaves":
