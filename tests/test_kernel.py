@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import simpy
 
 from mlorg.sim.kernel import Clock
@@ -80,3 +81,19 @@ def test_a_process_that_ended_cannot_be_interrupted():
         assert "terminated" in str(error)
     else:
         raise AssertionError("interrupting an ended process must fail, as in SimPy")
+
+
+def test_an_error_in_a_process_or_a_callback_stops_the_run():
+    env = Clock()
+
+    def failing():
+        yield env.wait(1.0)
+        raise KeyError("lost")
+
+    env.start(failing())
+    with pytest.raises(KeyError, match="lost"):
+        env.run_until(2.0)
+    env = Clock()
+    env.call_at(1.0, lambda _event: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        env.run_until(2.0)

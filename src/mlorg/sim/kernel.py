@@ -4,7 +4,7 @@ The organisation simulator schedules most of its events as plain callbacks at a 
 live, a retrain falls due), and its people are processes that only ever wait for a task's end, for work handed to
 them, or for an interrupt. SimPy's general machinery for these — a ``Timeout`` object with checks, an ``Event``
 with ``succeed()``, ``Process._resume``'s handling of every kind of yield — was most of the kernel's cost. Here a
-callback goes onto SimPy's own queue as a bare :class:`Call`, a process is a :class:`Process` that resumes its
+callback goes onto SimPy's own queue bare, a process is a :class:`Process` that resumes its
 generator directly, and the run loop is ``Environment.step`` inlined. Every entry keeps SimPy's key — (time,
 priority, SimPy's insertion count), taken at the same moments as SimPy takes them — so every callback, process step
 and interrupt happens in exactly the order and at exactly the time SimPy would give it, and the event count is
@@ -23,23 +23,19 @@ import simpy
 from simpy.events import NORMAL, URGENT
 
 
-class Call:
-    """A callback due at a time: all that SimPy's loop reads of an event is its callbacks and that it succeeded."""
+class Wait:
+    """What a process waits on for a while (SimPy's ``timeout``): the process's resume is its one callback."""
 
     __slots__ = ("callbacks",)
-    _ok = True
-    _value = None
 
-    def __init__(self, callback: Callable | None) -> None:
-        self.callbacks = [callback] if callback is not None else []
+    def __init__(self) -> None:
+        self.callbacks: list[Callable] = []
 
 
 class Signal:
     """What a process waits on until someone fires it: SimPy's ``env.event()`` and ``succeed()``."""
 
     __slots__ = ("env", "callbacks")
-    _ok = True
-    _value = None
 
     def __init__(self, env: Clock) -> None:
         self.env = env
@@ -59,7 +55,7 @@ class Process:
 
     def __init__(self, env: Clock, generator: Generator) -> None:
         self.env, self.generator, self.target, self.alive = env, generator, None, True
-        heappush(env._queue, (env._now, URGENT, next(env._eid), Call(self._resume)))  # SimPy's Initialize
+        heappush(env._queue, (env._now, URGENT, next(env._eid), self._resume))  # SimPy's Initialize
 
     def _resume(self, _event) -> None:
         try:
@@ -74,7 +70,7 @@ class Process:
         if not self.alive:
             raise RuntimeError(f"{self} has terminated and cannot be interrupted.")
         env = self.env
-        heappush(env._queue, (env._now, URGENT, next(env._eid), Call(partial(self._interrupted, cause))))
+        heappush(env._queue, (env._now, URGENT, next(env._eid), partial(self._interrupted, cause)))
 
     def _interrupted(self, cause: object, _event) -> None:
         if not self.alive:  # interrupted twice in one instant, and the first ended it
@@ -103,20 +99,20 @@ class Clock(simpy.Environment):
     def signal(self) -> Signal:
         return Signal(self)
 
-    def wait(self, delay: float) -> Call:
+    def wait(self, delay: float) -> Wait:
         """What a process yields to wait ``delay`` hours: SimPy's ``timeout(delay)``."""
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        call = Call(None)
-        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), call))
-        return call
+        wait = Wait()
+        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), wait))
+        return wait
 
     def call_at(self, time: float, callback: Callable) -> None:
-        """Call ``callback(event)`` at ``time`` (now, if that has passed), as ``timeout(delay).callbacks`` would:
-        the same delay arithmetic, priority and insertion count."""
+        """Call ``callback(None)`` at ``time`` (now, if that has passed), where ``timeout(delay).callbacks`` would
+        call it: the same delay arithmetic, priority and insertion count, with no event object around it."""
         now = self._now
         delay = time - now
-        heappush(self._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self._eid), Call(callback)))
+        heappush(self._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self._eid), callback))
 
     def run_until(self, until: float) -> None:
         """``run(until=until)``: process every event before ``until`` and stop there."""
@@ -127,18 +123,31 @@ class Clock(simpy.Environment):
         self.schedule(stop, URGENT, until - self._now)
         queue = self._queue
         while True:
-            self._now, _, _, event = heappop(queue)
-            if event is stop:
+            self._now, _, _, entry = heappop(queue)
+            kind = entry.__class__
+            if kind is Wait or kind is Signal:  # resume the process waiting on it
+                callbacks, entry.callbacks = entry.callbacks, None
+                for callback in callbacks:
+                    callback(entry)
+            elif not isinstance(entry, simpy.Event):
+                entry(None)  # a bare timed callback
+            elif entry is stop:
                 next(self._eid)  # SimPy puts its stop event back on the queue as it stops: counted the same way
                 return
-            callbacks, event.callbacks = event.callbacks, None
-            for callback in callbacks:
-                callback(event)
-            if not event._ok and not hasattr(event, "_defused"):
-                # A process failed and nothing waited on it: raise a copy of its error, as SimPy does.
-                error = type(event._value)(*event._value.args)
-                error.__cause__ = event._value
-                raise error
+            else:
+                self._process_simpy_event(entry)
+
+    @staticmethod
+    def _process_simpy_event(event: simpy.Event) -> None:
+        """SimPy's ``step`` for an event of SimPy's own (the simulator schedules none, but the API allows it)."""
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            # A process failed and nothing waited on it: raise a copy of its error, as SimPy does.
+            error = type(event._value)(*event._value.args)
+            error.__cause__ = event._value
+            raise error
 
 
 @contextmanager

@@ -116,7 +116,7 @@ class OrgSimulation:
         return self._finish()
 
     def at(self, time: float, callback) -> None:
-        """Call ``callback(event)`` at an absolute time, if it falls within the horizon.
+        """Call ``callback(None)`` at an absolute time, if it falls within the horizon.
 
         Callbacks are bound methods or ``functools.partial``s taking the event last, not lambdas: a
         lambda costs one more Python call per event.
