@@ -53,7 +53,7 @@ def run_script(env: simpy.Environment, lean: bool) -> tuple[list[tuple], int]:
     at(5.0, lambda _e: a.interrupt("leaves"))
     at(5.0, lambda _e: b.interrupt("late"))
     if lean:
-        env.run_until(20.0)
+        env.run_until()
     else:
         env.run(until=20.0)
     return log, next(env._eid)
@@ -61,20 +61,20 @@ def run_script(env: simpy.Environment, lean: bool) -> tuple[list[tuple], int]:
 
 def test_lean_kernel_gives_simpys_trace_and_event_count():
     expected, simpy_count = run_script(simpy.Environment(), lean=False)
-    actual, lean_count = run_script(Clock(), lean=True)
+    actual, lean_count = run_script(Clock(until=20.0), lean=True)
     assert len(expected) > 20
     assert actual == expected
     assert lean_count == simpy_count
 
 
 def test_a_process_that_ended_cannot_be_interrupted():
-    env = Clock()
+    env = Clock(until=2.0)
 
     def brief():
         yield env.wait(1.0)
 
     process = env.start(brief())
-    env.run_until(2.0)
+    env.run_until()
     try:
         process.interrupt("late")
     except RuntimeError as error:
@@ -84,7 +84,7 @@ def test_a_process_that_ended_cannot_be_interrupted():
 
 
 def test_an_error_in_a_process_or_a_callback_stops_the_run():
-    env = Clock()
+    env = Clock(until=2.0)
 
     def failing():
         yield env.wait(1.0)
@@ -92,8 +92,8 @@ def test_an_error_in_a_process_or_a_callback_stops_the_run():
 
     env.start(failing())
     with pytest.raises(KeyError, match="lost"):
-        env.run_until(2.0)
-    env = Clock()
+        env.run_until()
+    env = Clock(until=2.0)
     env.call_at(1.0, lambda _event: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        env.run_until(2.0)
+        env.run_until()

@@ -14,6 +14,7 @@ SimPy's.
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -93,6 +94,10 @@ class Clock(simpy.Environment):
     """A SimPy environment with leaner timed callbacks (:meth:`call_at`), waits (:meth:`wait`), signals, processes
     (:meth:`start`) and run loop (:meth:`run_until`)."""
 
+    def __init__(self, until: float = math.inf) -> None:
+        super().__init__()
+        self.until = until  # the horizon: nothing at or after it ever runs
+
     def start(self, generator: Generator) -> Process:
         return Process(self, generator)
 
@@ -109,13 +114,17 @@ class Clock(simpy.Environment):
 
     def call_at(self, time: float, callback: Callable) -> None:
         """Call ``callback(None)`` at ``time`` (now, if that has passed), where ``timeout(delay).callbacks`` would
-        call it: the same delay arithmetic, priority and insertion count, with no event object around it."""
+        call it: the same delay arithmetic, priority and insertion count, with no event object around it. A call at
+        or after the horizon is dropped: it would never run."""
+        if not time < self.until:
+            return
         now = self._now
         delay = time - now
         heappush(self._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self._eid), callback))
 
-    def run_until(self, until: float) -> None:
-        """``run(until=until)``: process every event before ``until`` and stop there."""
+    def run_until(self) -> None:
+        """``run(until=self.until)``: process every event before the horizon and stop there."""
+        until = self.until
         if not until > self._now:
             raise ValueError(f"until ({until}) must be greater than the current simulation time")
         stop = simpy.Event(self)  # before all regular events at ``until``, as in SimPy
