@@ -28,6 +28,7 @@ INCIDENT_COLUMNS = ["model_id", "cause", "onset_day", "detected_day", "detected_
                     "restored_day", "restored_by", "recovered", "ended_day", "ended_by", "full_loss_usd_per_day",
                     "loss_usd"]
 EVENT_COLUMNS = ["time_hours", "event", "model_id", "worker_id", "detail"]
+MODEL_TIMES = ("trained", "live", "serving", "abandoned", "rejected", "retired")  # *_at in hours, *_day in days
 
 
 @dataclass(frozen=True)
@@ -122,14 +123,18 @@ def _models_frame(out: SimOutput) -> pd.DataFrame:
         "rejected_by",
         "retired_at", "versions_live", "serving_mode", "serving_level", "serving_cost_usd", "predictions",
         "predictions_per_day", "value_per_day_usd", "value_usd"])
-    for column in ("trained", "live", "serving", "abandoned", "rejected", "retired"):
-        frame[f"{column}_day"] = frame.pop(f"{column}_at") / HOURS_PER_DAY
-    frame["ttp_days"] = frame["live_day"] - frame["trained_day"]
-    frame["deploy_days"] = frame["serving_day"] - frame["trained_day"]
-    status = np.select([frame["retired_day"].notna(), frame["live_day"].notna(), frame["abandoned_day"].notna(),
-                        frame["rejected_day"].notna()], ["retired", "live", "abandoned", "rejected"], default="waiting")
-    frame["status_end"] = status
-    return frame
+    # Times in hours become days at the end, in one block: popping and adding columns one by one copied the frame
+    # each time, which was most of the cost of a small run's frames.
+    hours = [f"{column}_at" for column in MODEL_TIMES]
+    days = frame[hours] / HOURS_PER_DAY
+    days.columns = [f"{column}_day" for column in MODEL_TIMES]
+    derived = pd.DataFrame({
+        "ttp_days": days["live_day"] - days["trained_day"],
+        "deploy_days": days["serving_day"] - days["trained_day"],
+        "status_end": np.select([days["retired_day"].notna(), days["live_day"].notna(), days["abandoned_day"].notna(),
+                                 days["rejected_day"].notna()], ["retired", "live", "abandoned", "rejected"],
+                                default="waiting")}, index=frame.index)
+    return pd.concat([frame.drop(columns=hours), days, derived], axis=1)
 
 
 def _time_use_frame(out: SimOutput) -> pd.DataFrame:

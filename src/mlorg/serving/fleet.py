@@ -177,7 +177,7 @@ def realtime_totals(base_rps: float, start: int, end: int, profile: np.ndarray, 
           and _floor_meets_slo(peak, policy, table)):
         replicas = policy.floor_replicas
     else:
-        return _per_hour_totals(base_rps, start, end, profile, profile_prefix, policy, table)
+        return _hourly(base_rps, start, end, profile, profile_prefix, policy, table)
     threshold = table.max_rps(replicas * policy.concurrency)
     if peak <= threshold:
         meeting = hours
@@ -192,6 +192,13 @@ def _per_hour_totals(base_rps: float, start: int, end: int, profile: np.ndarray,
                      policy: RealtimePolicy, table: SloTable) -> ServingTotals:
     """The same totals as :func:`realtime_totals`, always from per-hour arrays (no peak shortcut)."""
     start, end = _check_call(base_rps, start, end, profile, profile_prefix, policy, table)
+    return _hourly(base_rps, start, end, profile, profile_prefix, policy, table)
+
+
+def _hourly(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
+            policy: RealtimePolicy, table: SloTable) -> ServingTotals:
+    """:func:`_per_hour_totals` on checked arguments. A window can be years of hours and this runs for every
+    model that scales, so the arrays are worked in place: each pass over them costs more than the call."""
     hours = end - start
     if hours == 0:
         return ServingTotals()
@@ -201,17 +208,23 @@ def _per_hour_totals(base_rps: float, start: int, end: int, profile: np.ndarray,
     else:
         delay = min(policy.reaction_delay_hours, hours)
         # The load the autoscaler saw: load[h − delay], and the model's first load before it existed.
-        seen = np.concatenate([np.full(delay, load[0]), load[:hours - delay]])
+        seen = np.empty(hours)
+        seen[:delay] = load[0]
+        seen[delay:] = load[:hours - delay]
         replicas = _autoscaled(seen, policy, table)
     # Look the limits up by replica count over the window's range (no sort); the range is short, and the
     # autoscaler passes through the counts between its lowest and highest anyway.
     lowest, highest = int(replicas.min()), int(replicas.max())
-    limits = table.max_rps_array(np.arange(lowest, highest + 1) * policy.concurrency)
-    thresholds = limits[replicas - lowest]
+    thresholds = _limits(table, lowest, highest, policy.concurrency).take(replicas - lowest)
     replica_hours = float(replicas.sum())
     return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours,
                          _predictions(base_rps, start, end, profile_prefix), float(hours),
                          float(np.count_nonzero(load <= thresholds)), _floor_cost(policy, hours))
+
+
+def _limits(table: SloTable, lowest: int, highest: int, concurrency: int) -> np.ndarray:
+    """``table.max_rps`` of lowest … highest replicas: distinct and in order already, so no ``np.unique``."""
+    return np.array([table.max_rps(replicas * concurrency) for replicas in range(lowest, highest + 1)], dtype=float)
 
 
 def _floor_cost(policy: RealtimePolicy, hours: int) -> float:
@@ -229,19 +242,24 @@ def _autoscaled(seen: np.ndarray, policy: RealtimePolicy, table: SloTable) -> np
     """Replicas each hour for the load the autoscaler saw: enough to run it at the target utilisation, and enough
     to keep its p99 within the SLO (more replicas cannot help when an idle one misses it), within the bounds."""
     floor, ceiling = policy.floor_replicas, max(policy.max_replicas, policy.floor_replicas)
-    replicas = np.clip(np.ceil(_replicas_needed(seen, policy)), floor, ceiling).astype(np.int64)
+    needed = seen * (policy.service_ms / 1000.0)  # _replicas_needed, in place: the same operations in order
+    needed /= policy.concurrency * policy.target_utilisation
+    replicas = np.clip(np.ceil(needed, out=needed), floor, ceiling, out=needed).astype(np.int64)
     lowest, highest = int(replicas.min()), int(replicas.max())
-    limits = table.max_rps_array(np.arange(lowest, highest + 1) * policy.concurrency)
+    limits = _limits(table, lowest, highest, policy.concurrency)
     if limits[-1] == 0.0:
         return replicas
     top = float(seen.max())
     while limits[-1] < top and highest < ceiling:  # widen the range until its largest fleet meets the peak
         wider = min(ceiling, highest + max(1, highest - lowest + 1))
-        limits = np.concatenate([limits, table.max_rps_array(np.arange(highest + 1, wider + 1) * policy.concurrency)])
+        limits = np.concatenate([limits, _limits(table, highest + 1, wider, policy.concurrency)])
         highest = wider
-    # The fewest replicas whose limit covers each hour's load (limits grow with replicas), or the ceiling.
-    for_slo = lowest + np.minimum(np.searchsorted(limits, seen, side="left"), len(limits) - 1)
-    return np.maximum(replicas, for_slo)
+    # The fewest replicas whose limit covers each hour's load (limits grow with replicas), or the ceiling. Only the
+    # hours whose count for the target utilisation misses the SLO need the search; usually there are none.
+    short = seen > limits.take(replicas - lowest)
+    if short.any():
+        replicas[short] = lowest + np.minimum(np.searchsorted(limits, seen[short], side="left"), len(limits) - 1)
+    return replicas
 
 
 def _replicas_needed(load, policy: RealtimePolicy):

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import simpy
 
 from mlorg.rng import Sampler
 from mlorg.scenario import Scenario
 from mlorg.serving.fleet import ServingTotals
+from mlorg.sim.kernel import Process, Signal
 from mlorg.sim.levels import Level
 from mlorg.sim.portfolio import ModelTraits
 from mlorg.sim.serving import ServingDraws
@@ -124,8 +124,8 @@ class Worker:
     id: int
     role: str
     efficiency: dict[str, float]
-    process: simpy.Process | None = None
-    wake: simpy.Event | None = None
+    process: Process | None = None
+    wake: Signal | None = None
     item: WorkItem | None = None
     activity: str = "idle"
     since: float = 0.0

@@ -34,25 +34,32 @@ class SteadyLoads:
         self.unmet_per_week = 0.0
         self.unmet_hours = 0.0
         self.unmet_since = 0.0
+        # The scenario's rates, read once: this runs at every change of live models, staff or capabilities.
+        self.model_hours = s.lifecycle.toil_hours_per_model_week + s.lifecycle.pipeline_hours_per_model_week
+        self.upkeep_per_model = s.platform.upkeep_hours_per_model_week
+        self.support_per_person = s.platform.support_hours_per_person_week
+        self.support_per_data_scientist = s.lifecycle.support_hours_per_data_scientist_week
+        self.hours_per_person = s.org.productive_hours_per_week
+        self.levels = [sim.levels[name] for name in ("toil_unmet_hours_per_week", "model_toil_hours_per_week",
+                                                     "upkeep_hours_per_week", "support_hours_per_week")]
 
     def update(self) -> None:
         """Recompute each role's load when live models, capabilities, staff or roadmap change."""
-        sim, s = self.sim, self.sim.s
+        sim = self.sim
         now = sim.env._now
         self.unmet_hours += self.unmet_per_week * (now - self.unmet_since) / HOURS_PER_WEEK
         self.unmet_since = now
         live = sim.models_live.values[-1]
         count = sim.role_count
-        toil_factor = sim.factor["toil"]
-        model_toil = live * (s.lifecycle.toil_hours_per_model_week + s.lifecycle.pipeline_hours_per_model_week) \
-            * toil_factor
+        model_toil = live * self.model_hours * sim.factor["toil"]
         if self.incidents is not None:
             model_toil += self.incidents.triage_hours_per_week(live)
         has_platform = bool(sim.built)
-        upkeep = self.platform.upkeep_fixed + (live * s.platform.upkeep_hours_per_model_week if has_platform else 0.0)
+        upkeep = self.platform.upkeep_fixed + (live * self.upkeep_per_model if has_platform else 0.0)
         practitioners = count["data_scientist"] + count["ml_engineer"]
-        platform_support = s.platform.support_hours_per_person_week * practitioners if has_platform else 0.0
-        engineer_support = s.lifecycle.support_hours_per_data_scientist_week * count["data_scientist"]
+        platform_support = self.support_per_person * practitioners if has_platform else 0.0
+        engineer_support = self.support_per_data_scientist * count["data_scientist"]
+        efficiency = self.efficiency
         toil = dict.fromkeys(ROLES, 0.0)
         support = dict.fromkeys(ROLES, 0.0)
         unmet = 0.0
@@ -61,22 +68,25 @@ class SteadyLoads:
                                         (engineer_support, ENGINEER_SUPPORT_CARRIERS, support)):
             if hours <= 0:
                 continue
-            role = next((r for r in carriers if count[r] and self.efficiency[r] > 0), None)
-            if role is None:
+            for role in carriers:
+                if count[role] and efficiency[role] > 0:
+                    bucket[role] += hours / efficiency[role]
+                    break
+            else:
                 if bucket is toil:
                     unmet += hours  # toil nobody can do; support nobody gives is not asked for
-                continue
-            bucket[role] += hours / self.efficiency[role]
+        max_share = self.max_share
         for role in ROLES:
-            capacity = count[role] * s.org.productive_hours_per_week
+            capacity = count[role] * self.hours_per_person
             demand = toil[role] + support[role]
             share = demand / capacity if capacity else 0.0
-            self.share[role] = min(share, self.max_share)
+            self.share[role] = min(share, max_share)
             self.support_split[role] = support[role] / demand if demand > 0 else 0.0
-            if share > self.max_share:
-                unmet += (share - self.max_share) * capacity * self.efficiency[role]
+            if share > max_share:
+                unmet += (share - max_share) * capacity * efficiency[role]
         self.unmet_per_week = unmet
-        sim.levels["toil_unmet_hours_per_week"].set(now, unmet)
-        sim.levels["model_toil_hours_per_week"].set(now, model_toil)
-        sim.levels["upkeep_hours_per_week"].set(now, upkeep)
-        sim.levels["support_hours_per_week"].set(now, platform_support + engineer_support)
+        unmet_level, toil_level, upkeep_level, support_level = self.levels
+        unmet_level.set(now, unmet)
+        toil_level.set(now, model_toil)
+        upkeep_level.set(now, upkeep)
+        support_level.set(now, platform_support + engineer_support)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlorg.rng import Sampler, Streams
+from mlorg.rng import LazyGenerator, Sampler, Streams
 from mlorg.scenario import Scenario
 from mlorg.serving.fleet import RealtimePolicy, ServingTotals, SloTable, realtime_totals
 from mlorg.serving.instances import load_instances
@@ -22,11 +22,27 @@ from mlorg.sim.portfolio import ModelTraits
 MODES = ("realtime", "batch", "edge")
 
 
+# SLO tables by what their limits depend on: service time (mean, shape, cv), SLO and overhead.
+_SLO_TABLES: dict[tuple[float, float, float, str, float], SloTable] = {}
+
+
+def shared_slo_table(policy: RealtimePolicy) -> SloTable:
+    """The SLO table for ``policy``'s service time, SLO and overhead, shared by every run in this process: its
+    limits are pure functions of those, and solving them again in each replication cost a tenth of a large run."""
+    key = (policy.service_ms, policy.slo_p99_ms, policy.overhead_ms, policy.service_dist, policy.service_cv)
+    table = _SLO_TABLES.get(key)
+    if table is None:
+        if len(_SLO_TABLES) >= 64:  # a sweep over service times: keep the memory bounded
+            _SLO_TABLES.clear()
+        table = _SLO_TABLES[key] = SloTable(policy)
+    return table
+
+
 @dataclass(slots=True)
 class ServingDraws:
     """One trainer's serving draws for the models they train (common random numbers, like ModelDraws)."""
 
-    mode: np.random.Generator
+    mode: LazyGenerator
     base_rps: Sampler
     rows_per_day: Sampler
 
@@ -49,7 +65,6 @@ class ServingLedger:
         # One policy per model class (its service time, instance and concurrency, or the [serving.realtime]
         # defaults), and one SLO table per service time: classes that serve alike share it.
         self.policies: list[RealtimePolicy] = []
-        tables: dict[float, SloTable] = {}
         self.tables: list[SloTable] = []
         for model_class in self.scenario.model_classes():
             instance = instances[model_class.instance or realtime.instance]
@@ -62,14 +77,15 @@ class ServingLedger:
                 reaction_delay_hours=realtime.reaction_delay_hours, service_dist=realtime.service_dist,
                 service_cv=realtime.service_cv, overhead_ms=realtime.overhead_ms)
             self.policies.append(policy)
-            self.tables.append(tables.setdefault(policy.service_ms, SloTable(policy)))
+            self.tables.append(shared_slo_table(policy))
         batch_instance = instances[serving.batch.instance]
         self.batch_vcpu, self.batch_usd_per_hour = batch_instance.vcpu, batch_instance.usd_per_hour
         self.cutoffs = (serving.realtime_share, serving.realtime_share + serving.batch_share)
 
     def draws(self, name: str) -> ServingDraws:
         serving = self.scenario.serving
-        return ServingDraws(mode=self.streams.generator(f"serving/mode/{name}"),
+        # Made at first use: models of classes with a serving mode of their own never draw from these.
+        return ServingDraws(mode=self.streams.lazy_generator(f"serving/mode/{name}"),
                             base_rps=self.streams.sampler(f"serving/base_rps/{name}", serving.realtime.base_rps),
                             rows_per_day=self.streams.sampler(f"serving/rows/{name}", serving.batch.rows_per_day))
 
