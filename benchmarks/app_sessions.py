@@ -304,7 +304,8 @@ def fresh_server_round(scale: str, sessions: int, cache: Path, options: dict[str
         together = asyncio.Barrier(sessions + 1)  # one more party: the server's CPU is read when all pages are open
         walks = asyncio.create_task(walk_together(server.url, sessions, together=together))
         await together.wait()
-        return await walks, server.usage()[0]
+        opened = server.usage()[0]
+        return await walks, opened
 
     with workshop_app(scale, cache=cache, options=options) as server:
         cpu_idle, rss_idle, _ = server.usage()
