@@ -368,7 +368,8 @@ SHIFT_LABELS = {"fraud_pattern_shift": "fraudsters change pattern", "covariate_s
                 "label_delay": "chargebacks slow down", "bad_version": "a bad version ships"}
 OVERFIT = "overfit"
 # Day 0 of every pipeline run, as mlorg.pipeline.live has it (tests/test_workshop.py pins that they agree): importing
-# it from there would load scikit-learn into a server that only reads kept results, a second of CPU on the first page.
+# it from there would load scikit-learn into a server that only reads kept results, over half a second of CPU on the
+# first page.
 DAY_ZERO = pd.Timestamp("2026-01-01")
 
 

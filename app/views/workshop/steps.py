@@ -1,6 +1,6 @@
 """The workshop's steps, each drawing one part of the story from the pipeline's results.
 
-The steps that draw a chart import :mod:`mlorg.charts` (Altair, SciPy) when they first draw: on a freshly started
+The steps that draw a chart import :mod:`mlorg.charts` (Altair) when they first draw: on a freshly started
 server every session waits for the modules its first page imports, and the first answer has no chart.
 """
 
