@@ -117,10 +117,10 @@ if pair is not None:
         before = wait(story["before"], "Serving the model day by day")
         if before is not None:
             show_training(before, before_scenario, story["before"])
-            load_charts_early()
             next_button("Deploy it", "deployed")
             if step() >= STEPS.index("deployed"):
                 show_deployment(before, before_scenario)
+                load_charts_early()
                 next_button("Let the months pass", "months")
             if step() >= STEPS.index("months"):
                 show_months(before, before_scenario, story["before"])

@@ -38,9 +38,10 @@ def derived(identity: tuple, _compute: Callable[[], Any]) -> Any:
 
 @st.cache_resource(show_spinner=False)
 def load_charts_early() -> threading.Thread:
-    """Import :mod:`mlorg.charts` (Altair: most of a second of CPU) once per server on a thread of its own, started
-    once a session has its first answer, so that the story's first chart, two steps on, does not wait for it while
-    the room reads (a session that gets there first waits on the same import, not a second one)."""
+    """Import :mod:`mlorg.charts` (Altair: over half a second of CPU) once per server on a thread of its own, started
+    when a session deploys, so that the story's first chart, on the next step, does not wait for it while the room
+    reads (a session that gets there first waits on the same import, not a second one). Not sooner: the room's first
+    answers, all asked for at once, would share the CPU with it."""
     thread = threading.Thread(target=importlib.import_module, args=("mlorg.charts",), name="mlorg-charts-import",
                               daemon=True)
     thread.start()
