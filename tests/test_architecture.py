@@ -4,6 +4,8 @@ another that (directly or through others) imports it back, and modules stay smal
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,13 @@ def test_modules_stay_small():
     long |= {str(p.relative_to(ROOT)): n for p in APP.rglob("*.py")
              if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_PAGE_LINES}
     assert long == {}
+
+
+def test_the_workshops_first_page_loads_neither_scikit_learn_nor_altair():
+    """On a freshly started server every session waits for the modules the page's first run imports: the workshop
+    reads kept results (no scikit-learn) and its first answer draws no chart (Altair comes later)."""
+    script = ("import sys; sys.path.insert(0, 'app'); import views.workshop.steps, views.workshop.story, "
+              "views.shared.forms, mlorg.pipeline.scale; "
+              "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'altair', 'duckdb'}))")
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"

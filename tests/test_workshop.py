@@ -201,6 +201,12 @@ def test_runs_and_evidence_survive_their_json_form():
     assert math.isnan(again.monitors.loc[0, "predicted_lag_days"])  # JSON has no infinity: "never" either way
 
 
+def test_the_workshop_counts_days_from_the_pipelines_day_zero():
+    from mlorg.pipeline.live import DAY_ZERO
+
+    assert workshop.DAY_ZERO == DAY_ZERO
+
+
 # ---------------------------------------------------------------------------------------------- the story
 
 def test_weekly_losses_count_the_days_of_a_short_last_week():

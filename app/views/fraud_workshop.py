@@ -28,7 +28,7 @@ from views.workshop.steps import (
     show_replay,
     show_training,
 )
-from views.workshop.story import STEPS, go_to, next_button, start_over, step
+from views.workshop.story import STEPS, go_to, load_charts_early, next_button, start_over, step
 
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE_FILE = ROOT / "scenarios" / "fraud_drift.toml"  # the risk team as it is: no monitoring
@@ -120,6 +120,7 @@ if pair is not None:
             next_button("Deploy it", "deployed")
             if step() >= STEPS.index("deployed"):
                 show_deployment(before, before_scenario)
+                load_charts_early()
                 next_button("Let the months pass", "months")
             if step() >= STEPS.index("months"):
                 show_months(before, before_scenario, story["before"])

@@ -367,6 +367,10 @@ SHIFT_LABELS = {"fraud_pattern_shift": "fraudsters change pattern", "covariate_s
                 "upstream_break": "a feed breaks", "skew": "the online path goes wrong",
                 "label_delay": "chargebacks slow down", "bad_version": "a bad version ships"}
 OVERFIT = "overfit"
+# Day 0 of every pipeline run, as mlorg.pipeline.live has it (tests/test_workshop.py pins that they agree): importing
+# it from there would load scikit-learn into a server that only reads kept results, over half a second of CPU on the
+# first page.
+DAY_ZERO = pd.Timestamp("2026-01-01")
 
 
 def choices(offline_auc: float) -> dict[str, str]:

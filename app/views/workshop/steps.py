@@ -1,11 +1,15 @@
-"""The workshop's steps, each drawing one part of the story from the pipeline's results."""
+"""The workshop's steps, each drawing one part of the story from the pipeline's results.
+
+The steps that draw a chart import :mod:`mlorg.charts` (Altair) when they first draw: on a freshly started
+server every session waits for the modules its first page imports, and the first answer has no chart.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from mlorg import charts, formatting, workshop
+from mlorg import formatting, workshop
 from mlorg.pipeline import scale
 from mlorg.scenario import Scenario
 from views.workshop.story import (
@@ -60,6 +64,8 @@ def show_deployment(run: workshop.Run, scenario: Scenario) -> None:
 
 
 def show_months(run: workshop.Run, scenario: Scenario, job: workshop.Job) -> None:
+    from mlorg import charts
+
     st.subheader("3 · Months pass")
     revealed = step() >= STEPS.index("answer")  # the day of the cause is drawn only once the answer is out
     weekly = derived(("weekly", job.key), lambda: workshop.weekly_losses(run.weekly, run.days))
@@ -95,6 +101,8 @@ def show_question(offline_auc: float) -> None:
 
 
 def show_answer(evidence: workshop.Evidence, before: workshop.Run, scenario: Scenario, job: workshop.Job) -> None:
+    from mlorg import charts
+
     st.subheader("5 · The answer, and the evidence")
     cause = scenario.pipeline.causes[0]
     truth = workshop.CAUSES[cause.kind]
@@ -142,6 +150,8 @@ def show_answer(evidence: workshop.Evidence, before: workshop.Run, scenario: Sce
 
 def show_replay(after: workshop.Run, before: workshop.Run, scenario: Scenario,
                 story: dict[str, workshop.Job]) -> None:
+    from mlorg import charts
+
     job = story["after"]
     p = scenario.pipeline
     st.subheader("6 · Replay with monitoring and automated rollback")

@@ -3,16 +3,20 @@ server, and how days and money read."""
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
 from mlorg import workshop
-from mlorg.pipeline.run import DAY_ZERO
+from mlorg.workshop import DAY_ZERO
+
+if TYPE_CHECKING:  # Altair loads with the first chart (views.workshop.steps), not with the first page
+    import altair as alt
 
 WITHOUT, WITH = "without monitoring", "with monitoring and rollback"
 CEILING = "ceiling: every label known"
@@ -30,6 +34,18 @@ def derived(identity: tuple, _compute: Callable[[], Any]) -> Any:
     room of sessions redrawing the same tables and charts from scratch kept the server busy for seconds (an Altair
     chart alone takes 0.1–0.2 s to build)."""
     return _compute()
+
+
+@st.cache_resource(show_spinner=False)
+def load_charts_early() -> threading.Thread:
+    """Import :mod:`mlorg.charts` (Altair: over half a second of CPU) once per server on a thread of its own, started
+    when a session deploys, so that the story's first chart, on the next step, does not wait for it while the room
+    reads (a session that gets there first waits on the same import, not a second one). Not sooner: the room's first
+    answers, all asked for at once, would share the CPU with it."""
+    thread = threading.Thread(target=importlib.import_module, args=("mlorg.charts",), name="mlorg-charts-import",
+                              daemon=True)
+    thread.start()
+    return thread
 
 
 def show_chart(identity: tuple, build: Callable[[], alt.TopLevelMixin]) -> None:
