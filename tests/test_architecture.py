@@ -104,9 +104,11 @@ def test_modules_stay_small():
 
 def test_the_workshops_first_page_loads_neither_scikit_learn_nor_altair():
     """On a freshly started server every session waits for the modules the page's first run imports: the workshop
-    reads kept results (no scikit-learn) and its first answer draws no chart (Altair comes later)."""
+    reads kept results (no scikit-learn), its first answer draws no chart (Altair comes later), and reading its
+    scenario, uncertain inputs and all, needs no SciPy."""
     script = ("import sys; sys.path.insert(0, 'app'); import views.workshop.steps, views.workshop.story, "
-              "views.shared.forms, mlorg.pipeline.scale; "
-              "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'altair', 'duckdb'}))")
+              "views.shared.forms, mlorg.pipeline.scale; from mlorg.scenario import load; "
+              "load('scenarios/fraud_drift.toml'); "
+              "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'altair', 'duckdb', 'scipy'}))")
     loaded = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"

@@ -308,3 +308,34 @@ def test_an_uncertainty_whose_field_an_edit_in_code_removed_is_dropped():
     one_class = validate(fraud.replace(portfolio=()))  # the single class made from [impact]
     assert one_class.uncertain == () and one_class.model_classes()[0].name == "model"
     replicate(fraud.replace(portfolio=(), horizon_days=30.0), 1, seed=0)  # runs, as it did before uncertainties
+
+
+@pytest.mark.parametrize("table", [
+    {"dist": "normal", "mean": 32, "sd": 30}, {"dist": "lognormal", "mean": 0.5, "cv": 1.0},
+    {"dist": "lognormal", "mean": 5, "cv": 2.0}, {"dist": "gamma", "mean": 0.5, "cv": 1.5},
+    {"dist": "uniform", "low": 0.5, "high": 2.0}, {"dist": "triangular", "low": 0.0, "mode": 0.2, "high": 0.9}])
+def test_the_closed_forms_match_scipy(table):
+    from mlorg.scenario.uncertain import Uncertainty
+
+    u = Uncertainty(path="x", dist=table["dist"], params=tuple((k, float(v)) for k, v in table.items() if k != "dist"))
+    frozen = u.frozen()
+    assert u.mean() == pytest.approx(frozen.mean(), rel=1e-12)
+    if u.dist not in ("uniform", "triangular"):
+        assert u.outside(1.0, 40.0) == pytest.approx(frozen.cdf(1.0) + frozen.sf(40.0), rel=1e-9, abs=1e-15)
+        assert u.outside(None, 1.0) == pytest.approx(frozen.sf(1.0), rel=1e-9, abs=1e-15)
+
+
+def test_reading_a_scenario_with_uncertain_inputs_does_not_import_scipy():
+    import subprocess
+    import sys
+
+    from mlorg.monitoring.characteristics import SEQUENTIAL_DETECTORS
+    from mlorg.scenario.drift import SEQUENTIAL_MONITOR_DETECTORS
+
+    assert SEQUENTIAL_MONITOR_DETECTORS == SEQUENTIAL_DETECTORS  # the schema's copy, kept to spare the import
+
+    code = ("import sys; from mlorg.scenario import load; s = load('scenarios/fraud_drift.toml'); "
+            "assert s.uncertain; print('scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=SCENARIOS.parent)
+    assert out.stdout.strip() == "False"

@@ -7,6 +7,7 @@ import difflib
 import math
 from typing import Any
 
+from mlorg.scenario.drift import SEQUENTIAL_MONITOR_DETECTORS
 from mlorg.scenario.fields import GUARD
 from mlorg.scenario.pipeline import Pipeline
 from mlorg.scenario.schema import MAX_PEOPLE, MAX_PERSON_YEARS, Scenario
@@ -100,8 +101,6 @@ def check_instances(s: Scenario) -> list[str]:
 
 def check_monitoring(s: Scenario) -> list[str]:
     """Each enabled monitor must make sense for the traffic: the detector's own checks, in scenario terms."""
-    from mlorg.monitoring.characteristics import SEQUENTIAL_DETECTORS
-
     errors = []
     # The quietest class's typical model (its traffic's mean) sets what a window holds.
     quietest = min(s.model_classes(), key=lambda c: c.predictions_per_day.mean)
@@ -117,7 +116,7 @@ def check_monitoring(s: Scenario) -> list[str]:
         if m.detector == "ks" and m.threshold >= 1:
             errors.append(f"{where}.threshold: {number_text(m.threshold)} is not allowed; a KS threshold is a "
                           "p-value, must be < 1")
-        if m.detector in SEQUENTIAL_DETECTORS and m.window_hours > m.cadence_hours:
+        if m.detector in SEQUENTIAL_MONITOR_DETECTORS and m.window_hours > m.cadence_hours:
             errors.append(f"{where}.window_hours: {number_text(m.window_hours)} is not allowed; a {m.detector} "
                           "takes one window per check, so it must be <= cadence_hours "
                           f"({number_text(m.cadence_hours)})")

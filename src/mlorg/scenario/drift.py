@@ -64,6 +64,9 @@ class Drift:
 
 
 WINDOW_MONITOR_DETECTORS = ("psi", "ks", "wasserstein", "jensen_shannon", "mean", "cusum", "page_hinkley")
+# The detectors that take one window per check (mlorg.monitoring.characteristics.SEQUENTIAL_DETECTORS, held equal by a
+# test): named here so that reading a scenario does not import the monitoring models and SciPy (≈ 1 s of CPU).
+SEQUENTIAL_MONITOR_DETECTORS = ("cusum", "page_hinkley")
 
 
 @dataclass(frozen=True, kw_only=True)
