@@ -300,3 +300,18 @@ def test_a_server_started_for_a_check_ends_when_its_starter_is_killed(registry_p
         time.sleep(0.1)
     os.kill(server, 9)
     pytest.fail("the server outlived the process that started it")
+
+
+def test_the_low_load_runs_again_until_the_servers_cpu_clock_has_ticked(monkeypatch):
+    """/proc counts CPU in 10 ms ticks: a light second may read 0, which is no service time; it is measured longer."""
+    class Result:
+        status = np.full(20, 200)
+        latency_ms = np.full(20, 2.0)
+
+    calls, ticks = [], iter([0.0, 0.0, 0.0, 0.01, 0.01, 0.02])  # before/after each run: 0, then 10 ms, 10 ms
+    monkeypatch.setattr(check, "loadtest", lambda url, rate, seconds, seed: calls.append(seed) or Result())
+    monkeypatch.setattr(check, "cpu_seconds", lambda pid: next(ticks))
+    monkeypatch.setattr(check.os, "sysconf", lambda name: 100)  # Linux's usual clock: a tick is 10 ms
+    base = check.low_load("http://127.0.0.1:1/score", 1, 1.0, seed=0)
+    assert calls == [1_000, 0, 1, 2] and base.requests == 60  # the warm-up, then three runs until two ticks
+    assert base.service_ms == pytest.approx(1000 * 0.02 / 60)
