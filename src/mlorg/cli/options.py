@@ -159,3 +159,11 @@ def execution_keywords(args: argparse.Namespace) -> dict:
     return {"backend": backend, "workers": args.workers, "scheduler": args.scheduler,
             "progress": progress_bar("runs", show=not args.json), "timeout": args.timeout,
             "allow_large": args.allow_large}
+
+
+def flag_prefixed(message: str) -> str:
+    """A library message names its argument (``metric: …``); the CLI names the flag (``--metric: …``)."""
+    flags = ("metric", "maximise", "minimise", "target", "inputs", "replications", "backend", "workers", "scheduler",
+             "out", "uncertainty")
+    name, sep, _ = message.partition(":")
+    return f"--{'input' if name == 'inputs' else name}{message[len(name):]}" if sep and name in flags else message

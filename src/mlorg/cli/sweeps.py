@@ -13,6 +13,7 @@ from mlorg.cli.options import (
     UsageError,
     execution_keywords,
     execution_options,
+    flag_prefixed,
     float_option,
     int_option,
     load_with_horizon,
@@ -113,17 +114,9 @@ def _sweep_call(function, *call_args, **kwargs):
     try:
         return function(*call_args, **kwargs)
     except SweepError as exc:
-        raise UsageError("\n".join(_flag_prefixed(m) for m in exc.messages)) from None
+        raise UsageError("\n".join(flag_prefixed(m) for m in exc.messages)) from None
     except ScenarioError as exc:
         raise ScenarioError([f"--vary {m}" for m in exc.messages]) from None
-
-
-def _flag_prefixed(message: str) -> str:
-    """A library message names its argument (``metric: …``); the CLI names the flag (``--metric: …``)."""
-    flags = ("metric", "maximise", "minimise", "target", "inputs", "replications", "backend", "workers", "scheduler",
-             "out")
-    name, sep, _ = message.partition(":")
-    return f"--{'input' if name == 'inputs' else name}{message[len(name):]}" if sep and name in flags else message
 
 
 def _check_out(path: Path | None) -> None:

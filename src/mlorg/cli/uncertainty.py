@@ -13,6 +13,7 @@ from mlorg.cli.options import (
     UsageError,
     execution_keywords,
     execution_options,
+    flag_prefixed,
     int_option,
     load_with_horizon,
     progress_bar,
@@ -55,12 +56,7 @@ def _call(function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except SweepError as exc:
-        raise UsageError("\n".join(_flag(m) for m in exc.messages)) from None
-
-
-def _flag(message: str) -> str:
-    name, sep, _ = message.partition(":")
-    return f"--{name}{message[len(name):]}" if sep and name in ("uncertainty", "metric", "replications") else message
+        raise UsageError("\n".join(flag_prefixed(m) for m in exc.messages)) from None
 
 
 def _inputs_text(scenario) -> str:

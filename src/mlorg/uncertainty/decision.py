@@ -28,6 +28,7 @@ from mlorg.sweeps.execute import DEFAULT_TIMEOUT_S, Progress, run_all
 from mlorg.sweeps.grid import SweepError
 from mlorg.sweeps.table import check_budget, check_metric, check_replications, check_seed
 from mlorg.uncertainty.draws import draw_table, drawn_scenarios
+from mlorg.uncertainty.runs import distinct
 from mlorg.uncertainty.shares import fitted
 
 MAX_OPTIONS = 4
@@ -110,10 +111,10 @@ def decide(scenarios: Sequence[Scenario], draws: int, replications: int = 10, se
                             "inputs you are unsure of with uncertain = { dist = ..., ... }")
     tables = [draw_table(s, draws, seed) for s in options]
     per_option = [drawn_scenarios(s, t) if s.uncertain else [s] * draws for s, t in zip(options, tables, strict=True)]
-    unique: dict[Scenario, int] = {}
-    index_of = [[unique.setdefault(s, len(unique)) for s in drawn] for drawn in per_option]
-    check_budget(list(unique), replications, allow_large)
-    rows = run_all(list(unique), replications, seed, backend=backend, workers=workers, scheduler=scheduler,
+    unique, flat = distinct([s for drawn in per_option for s in drawn])
+    index_of = [flat[k * draws:(k + 1) * draws] for k in range(len(options))]
+    check_budget(unique, replications, allow_large)
+    rows = run_all(unique, replications, seed, backend=backend, workers=workers, scheduler=scheduler,
                    progress=progress, timeout=timeout, connect_timeout=connect_timeout)
     sums = np.zeros(len(unique))
     counts = np.zeros(len(unique))

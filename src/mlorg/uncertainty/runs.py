@@ -90,7 +90,7 @@ def run_uncertain(scenario: Scenario, draws: int, replications: int = 10, seed: 
     table = draw_table(scenario, draws, seed)
     point = scenario.replace(uncertain=())
     scenarios = [point, *(drawn_scenarios(scenario, table) if scenario.uncertain else ())]
-    unique, index_of = _unique(scenarios)
+    unique, index_of = distinct(scenarios)
     check_budget(unique, replications, allow_large)
     rows = run_all(unique, replications, seed, backend=backend, workers=workers, scheduler=scheduler,
                    progress=progress, timeout=timeout, connect_timeout=connect_timeout)
@@ -101,7 +101,7 @@ def run_uncertain(scenario: Scenario, draws: int, replications: int = 10, seed: 
     return UncertainRuns(point, seed, replications, table, base, runs)
 
 
-def _unique(scenarios: Sequence[Scenario]) -> tuple[list[Scenario], list[int]]:
+def distinct(scenarios: Sequence[Scenario]) -> tuple[list[Scenario], list[int]]:
     """Each distinct scenario once (an integer input drawn to the same value twice is run once), and where each
     of ``scenarios`` went."""
     seen: dict[Scenario, int] = {}

@@ -60,13 +60,16 @@ def _share(x: np.ndarray, y: np.ndarray) -> float:
     total = float(np.sum((y - y.mean()) ** 2)) if n else 0.0
     if degree < 1 or n <= degree + 2 or total <= 0:
         return math.nan if total <= 0 or n <= degree + 2 else 0.0
-    z = (x - x.mean()) / x.std()
-    design = np.vander(z, degree + 1)
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    residual = float(np.sum((y - design @ coef) ** 2))
-    r2 = 1.0 - residual / total
+    r2 = 1.0 - float(np.sum((y - _polynomial_fit(x, y, degree)) ** 2)) / total
     adjusted = 1.0 - (1.0 - r2) * (n - 1) / (n - degree - 1)
     return max(0.0, adjusted)
+
+
+def _polynomial_fit(x: np.ndarray, y: np.ndarray, degree: int) -> np.ndarray:
+    """The least-squares polynomial of ``degree`` in x (standardised, for a well-conditioned fit) at each x."""
+    design = np.vander((x - x.mean()) / x.std(), degree + 1)
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return design @ coef
 
 
 def _direction(x: np.ndarray, y: np.ndarray) -> float:
@@ -80,12 +83,7 @@ def _direction(x: np.ndarray, y: np.ndarray) -> float:
 def fitted(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """E[y | x] as the same polynomial fit gives it at each draw (for the value of partial information)."""
     degree = min(MAX_DEGREE, len(np.unique(x)) - 1, len(y) - 2)
-    if degree < 1:
-        return np.full_like(y, y.mean())
-    z = (x - x.mean()) / x.std()
-    design = np.vander(z, degree + 1)
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    return design @ coef
+    return _polynomial_fit(x, y, degree) if degree >= 1 else np.full_like(y, y.mean())
 
 
 def explained_text(table: pd.DataFrame) -> str:
