@@ -242,7 +242,10 @@ def test_calibrate_serving_sets_the_model_beside_the_real_server_and_writes_what
     assert len(curve) == len(check.LADDER) and all(s > 0 for _, s in curve)
     for level in report["levels"]:
         p = level["predicted_ms"]
-        assert base["overhead_ms"] < p["p50"] <= p["p95"] <= p["p99"]
+        if level["utilisation_here"] >= 1:  # the server ran slower here than on the curve (a loaded machine): the
+            assert p["p50"] is None  # queue the model is given is unstable, and says so (JSON null)
+        else:
+            assert base["overhead_ms"] < p["p50"] <= p["p95"] <= p["p99"]
         # Each level's rate puts the measured service curve at its utilisation.
         assert level["rate"] * check.service_at(curve, level["rate"]) / 1000 == pytest.approx(level["utilisation"])
         assert level["utilisation_here"] == pytest.approx(level["rate"] * level["service_ms_here"] / 1000)

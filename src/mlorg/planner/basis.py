@@ -129,8 +129,8 @@ def assumption_frame(scenario: Scenario) -> pd.DataFrame:
                    "rests on": SET_IN_SCENARIO, "field": u.path}
             rows.append(row)
         row["uncertain"] = u.describe()
-    frame = pd.DataFrame(rows, columns=["input", "value", "uncertain", "rests on", "field"])
-    return frame.fillna({"uncertain": ""})
+    return pd.DataFrame([{"uncertain": "", **row} for row in rows],
+                        columns=["input", "value", "uncertain", "rests on", "field"])
 
 
 def _text(value: Any) -> str:
