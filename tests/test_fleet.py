@@ -13,6 +13,7 @@ from mlorg.serving.fleet import (
     RealtimePolicy,
     ServingTotals,
     SloTable,
+    WindowExtremes,
     _per_hour_totals,
     realtime_totals,
 )
@@ -145,6 +146,40 @@ def test_realtime_totals_match_a_plain_per_hour_loop():
                 policy.max_replicas * policy.concurrency
             seen["delay"] += scales and policy.reaction_delay_hours > 0
     assert min(seen.values()) >= 10, seen
+
+
+def test_window_extremes_equal_a_pass_over_each_window():
+    """The sparse table's max and min of every window of a 300-hour array, and of 2,000 random windows of a long one,
+    are exactly numpy's."""
+    rng = np.random.default_rng(7)
+    short = rng.gamma(2.0, 0.5, 300)
+    extremes = WindowExtremes(short)
+    for start in range(300):
+        for end in range(start + 1, 301):
+            assert extremes.max(start, end) == short[start:end].max()
+            assert extremes.min(start, end) == short[start:end].min()
+    long = rng.lognormal(0.0, 1.0, 43_801)
+    extremes = WindowExtremes(long)
+    for _ in range(2_000):
+        start = int(rng.integers(0, len(long)))
+        end = int(rng.integers(start + 1, len(long) + 1))
+        assert (extremes.max(start, end), extremes.min(start, end)) == (long[start:end].max(), long[start:end].min())
+
+
+def test_totals_with_window_extremes_are_the_totals_without():
+    """Giving realtime_totals the profile's WindowExtremes changes no total, on the random cases of the loop test;
+    extremes built for another profile are refused."""
+    rng = np.random.default_rng(20240601)
+    for _ in range(300):
+        base_rps, start, end, profile, policy = random_case(rng)
+        table = table_for(policy)
+        assert realtime_totals(base_rps, start, end, profile, prefix(profile), policy, table,
+                               WindowExtremes(profile)) == \
+            realtime_totals(base_rps, start, end, profile, prefix(profile), policy, table)
+    profile = np.ones(10)
+    with pytest.raises(ValueError, match="extremes"):
+        realtime_totals(1.0, 0, 5, profile, prefix(profile), RealtimePolicy(5.0, 1, 1.0, 50.0),
+                        SloTable(RealtimePolicy(5.0, 1, 1.0, 50.0)), WindowExtremes(np.ones(11)))
 
 
 def test_fast_path_with_misses_and_fixed_replicas_equals_per_hour_path():

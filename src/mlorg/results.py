@@ -60,7 +60,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0) -> RunResu
 
 def to_frames(out: SimOutput) -> RunResult:
     horizon = out.horizon
-    events = pd.DataFrame.from_records(out.events, columns=EVENT_COLUMNS)
+    events = pd.DataFrame(dict(zip(EVENT_COLUMNS, out.events.columns(), strict=True)))
     models = _models_frame(out)
     weeks = np.arange(0.0, horizon, HOURS_PER_WEEK)
     series = {"day": weeks / HOURS_PER_DAY}
@@ -80,7 +80,7 @@ def to_frames(out: SimOutput) -> RunResult:
         "staff_cost_usd": staff_cost,
         "toil_unmet_hours": out.toil_unmet_hours,
         "live_model_years": out.levels["models_live"].integral(0.0, horizon) / HOURS_PER_YEAR,
-        "deploys": float(len(out.deploys)),
+        "deploys": float(out.deploys),
         "event_count": float(out.event_count),
     }
     if out.serving is not None:

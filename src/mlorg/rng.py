@@ -43,9 +43,36 @@ class Streams:
         12 µs, and a third of a run's samplers are never drawn from (or draw a constant)."""
         return Sampler(None, distribution, make_generator=partial(self.generator, name))
 
+    def uniforms(self, name: str) -> Uniforms:
+        """The stream ``name``'s uniform draws, one at a time (see :class:`Uniforms`)."""
+        return Uniforms(partial(self.generator, name))
+
     def lazy_generator(self, name: str) -> LazyGenerator:
         """The stream ``name``'s generator, made at its first use (for streams that many runs never draw from)."""
         return LazyGenerator(partial(self.generator, name))
+
+
+class Uniforms:
+    """A stream's uniform draws on [0, 1), made at the first draw and fetched in blocks: ``random()`` gives exactly
+    what the stream's generator's ``random()`` would, in the same order (numpy fills an array with the draws it
+    would make one at a time). For a stream that nothing else draws from."""
+
+    __slots__ = ("_make", "_generator", "_buffer")
+
+    def __init__(self, make: Callable[[], np.random.Generator]):
+        self._make = make
+        self._generator: np.random.Generator | None = None
+        self._buffer: list[float] = []
+
+    def random(self) -> float:
+        try:
+            return self._buffer.pop()
+        except IndexError:  # once every _BLOCK draws
+            if self._generator is None:
+                self._generator = self._make()
+            self._buffer = self._generator.random(_BLOCK).tolist()
+            self._buffer.reverse()
+            return self._buffer.pop()
 
 
 class LazyGenerator:
@@ -67,6 +94,8 @@ class Sampler:
     """Draws from one :class:`Distribution`, fetched from its generator in blocks for speed. Without a generator,
     ``make_generator`` makes it at the first draw."""
 
+    __slots__ = ("_generator", "_make_generator", "distribution", "_buffer")
+
     def __init__(self, generator: np.random.Generator | None, distribution: Distribution, *,
                  make_generator: Callable[[], np.random.Generator] | None = None):
         if generator is None and make_generator is None:
@@ -83,10 +112,12 @@ class Sampler:
         return self._generator
 
     def __call__(self) -> float:
-        if not self._buffer:
+        try:
+            return self._buffer.pop()
+        except IndexError:  # once every _BLOCK draws
             self._buffer = self.block(_BLOCK).tolist()
             self._buffer.reverse()
-        return self._buffer.pop()
+            return self._buffer.pop()
 
     def block(self, n: int) -> np.ndarray:
         d = self.distribution

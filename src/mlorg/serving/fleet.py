@@ -91,6 +91,7 @@ class SloTable:
         self.service = policy.service_seconds
         self._grid = service_quantile(self.service, (np.arange(QUANTILE_GRID) + 0.5) / QUANTILE_GRID)
         self._cache: dict[int, float] = {}
+        self._by_replicas: dict[int, np.ndarray] = {}
 
     def __repr__(self) -> str:
         return (f"SloTable(service_ms={self.service_ms}, slo_p99_ms={self.slo_p99_ms}, overhead_ms={self.overhead_ms}, "
@@ -105,6 +106,17 @@ class SloTable:
         if value is None:
             value = self._cache[servers] = self._solve(servers)
         return value
+
+    def limits(self, lowest: int, highest: int, concurrency: int) -> np.ndarray:
+        """``max_rps(r × concurrency)`` for r = lowest … highest replicas, as an array (a read-only view of one kept
+        per concurrency, grown as larger fleets are asked for: a run asks for these ranges thousands of times)."""
+        by_replicas = self._by_replicas.get(concurrency)
+        if by_replicas is None or len(by_replicas) <= highest:
+            size = max(highest + 1, 2 * len(by_replicas) if by_replicas is not None else 0)
+            by_replicas = np.array([self.max_rps(r * concurrency) if r else 0.0 for r in range(size)], dtype=float)
+            by_replicas.flags.writeable = False
+            self._by_replicas[concurrency] = by_replicas
+        return by_replicas[lowest:highest + 1]
 
     def max_rps_array(self, servers: np.ndarray) -> np.ndarray:
         """``max_rps`` elementwise, solving only for the distinct server counts."""
@@ -156,33 +168,84 @@ class ServingTotals:
                              self.floor_cost_usd + other.floor_cost_usd)
 
 
+class WindowExtremes:
+    """The highest and lowest value of any window of one array, each in two lookups: a sparse table of the extremes
+    of every window of 2^k entries. A run's serving asks for the peak of thousands of models' windows of one
+    profile, years of hours each; a pass over each window cost more than the rest of its totals."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=float)
+        self.highs, self.lows = [values], [values]
+        width = 1
+        while 2 * width <= len(values):
+            high, low = self.highs[-1], self.lows[-1]
+            self.highs.append(np.maximum(high[:-width], high[width:]))
+            self.lows.append(np.minimum(low[:-width], low[width:]))
+            width *= 2
+
+    def __len__(self) -> int:
+        return len(self.highs[0])
+
+    def max(self, start: int, end: int) -> float:
+        """The highest of values[start:end] (a window of at least one)."""
+        k = (end - start).bit_length() - 1
+        level = self.highs[k]
+        return float(max(level[start], level[end - (1 << k)]))
+
+    def min(self, start: int, end: int) -> float:
+        """The lowest of values[start:end] (a window of at least one)."""
+        k = (end - start).bit_length() - 1
+        level = self.lows[k]
+        return float(min(level[start], level[end - (1 << k)]))
+
+
+class _WindowPasses:
+    """:class:`WindowExtremes`' answers by a pass over each window, for a caller that asks about one window."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def max(self, start: int, end: int) -> float:
+        return float(self.values[start:end].max())
+
+    def min(self, start: int, end: int) -> float:
+        return float(self.values[start:end].min())
+
+
 def realtime_totals(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
-                    policy: RealtimePolicy, table: SloTable) -> ServingTotals:
+                    policy: RealtimePolicy, table: SloTable, extremes: WindowExtremes | None = None) -> ServingTotals:
     """Cost, replica-hours, predictions and SLO hours of one model live over the whole hours [start, end).
 
-    ``profile_prefix`` is ``np.concatenate([[0.0], np.cumsum(profile)])``, built once by the caller. When
-    the replica count cannot change within the window (fixed, or the peak needs no more than the minimum)
-    the totals come from the peak alone; otherwise from per-hour arrays (:func:`_per_hour_totals`).
+    ``profile_prefix`` is ``np.concatenate([[0.0], np.cumsum(profile)])``, and ``extremes`` (optional) is
+    ``WindowExtremes(profile)``, both built once by the caller. When the replica count cannot change within the
+    window (fixed, or the peak needs no more than the minimum) the totals come from the peak alone; otherwise from
+    per-hour arrays (:func:`_per_hour_totals`).
     """
     start, end = _check_call(base_rps, start, end, profile, profile_prefix, policy, table)
     if start == end:
         return ServingTotals()
+    if extremes is None:
+        extremes = _WindowPasses(profile)
+    elif len(extremes) != len(profile):
+        raise ValueError(f"extremes: built for {len(extremes)} hours, but the profile has {len(profile)}")
     hours = end - start
     predictions = _predictions(base_rps, start, end, profile_prefix)
-    window = profile[start:end]
-    peak = base_rps * float(window.max())  # == max(base_rps × window): rounding is monotone
+    peak = base_rps * extremes.max(start, end)  # == max(base_rps × window): rounding is monotone
     if policy.fixed_replicas > 0:
         replicas = policy.fixed_replicas
     elif (math.ceil(_replicas_needed(peak, policy)) <= policy.floor_replicas
           and _floor_meets_slo(peak, policy, table)):
         replicas = policy.floor_replicas
     else:
-        return _hourly(base_rps, start, end, profile, profile_prefix, policy, table)
+        return _hourly(base_rps, start, end, profile, profile_prefix, policy, table, extremes)
     threshold = table.max_rps(replicas * policy.concurrency)
     if peak <= threshold:
         meeting = hours
     else:
-        meeting = int(np.count_nonzero(base_rps * window <= threshold))
+        meeting = int(np.count_nonzero(base_rps * profile[start:end] <= threshold))
     replica_hours = float(replicas * hours)
     return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours, predictions, float(hours),
                          float(meeting), _floor_cost(policy, hours))
@@ -192,39 +255,31 @@ def _per_hour_totals(base_rps: float, start: int, end: int, profile: np.ndarray,
                      policy: RealtimePolicy, table: SloTable) -> ServingTotals:
     """The same totals as :func:`realtime_totals`, always from per-hour arrays (no peak shortcut)."""
     start, end = _check_call(base_rps, start, end, profile, profile_prefix, policy, table)
-    return _hourly(base_rps, start, end, profile, profile_prefix, policy, table)
+    return _hourly(base_rps, start, end, profile, profile_prefix, policy, table, _WindowPasses(profile))
 
 
 def _hourly(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
-            policy: RealtimePolicy, table: SloTable) -> ServingTotals:
+            policy: RealtimePolicy, table: SloTable, extremes: WindowExtremes | _WindowPasses) -> ServingTotals:
     """:func:`_per_hour_totals` on checked arguments. A window can be years of hours and this runs for every
-    model that scales, so the arrays are worked in place: each pass over them costs more than the call."""
+    model that scales, so it makes as few passes over the window's arrays as it can: each costs more than the call."""
     hours = end - start
     if hours == 0:
         return ServingTotals()
     load = base_rps * np.asarray(profile[start:end], dtype=float)
     if policy.fixed_replicas > 0:
-        replicas = np.full(hours, policy.fixed_replicas, dtype=np.int64)
+        replicas = np.zeros(hours, dtype=np.intp)  # as indices into the limits of the one count
+        lowest, replica_hours = policy.fixed_replicas, float(policy.fixed_replicas * hours)
+        limits = table.limits(lowest, lowest, policy.concurrency)
     else:
-        delay = min(policy.reaction_delay_hours, hours)
-        # The load the autoscaler saw: load[h − delay], and the model's first load before it existed.
-        seen = np.empty(hours)
-        seen[:delay] = load[0]
-        seen[delay:] = load[:hours - delay]
-        replicas = _autoscaled(seen, policy, table)
-    # Look the limits up by replica count over the window's range (no sort); the range is short, and the
-    # autoscaler passes through the counts between its lowest and highest anyway.
-    lowest, highest = int(replicas.min()), int(replicas.max())
-    thresholds = _limits(table, lowest, highest, policy.concurrency).take(replicas - lowest)
-    replica_hours = float(replicas.sum())
+        # The autoscaler sees load[h − delay], and the first hour's load before the model existed: the loads seen
+        # are the window's but its last ``delay`` hours (and at least its first).
+        seen = start, max(end - policy.reaction_delay_hours, start + 1)
+        seen_lowest, seen_highest = base_rps * extremes.min(*seen), base_rps * extremes.max(*seen)
+        replicas, replica_hours, lowest, limits = _autoscaled(load, seen_lowest, seen_highest, policy, table)
+        replicas -= lowest  # the counts are not needed again: they become indices into the limits, in place
     return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours,
                          _predictions(base_rps, start, end, profile_prefix), float(hours),
-                         float(np.count_nonzero(load <= thresholds)), _floor_cost(policy, hours))
-
-
-def _limits(table: SloTable, lowest: int, highest: int, concurrency: int) -> np.ndarray:
-    """``table.max_rps`` of lowest … highest replicas: distinct and in order already, so no ``np.unique``."""
-    return np.array([table.max_rps(replicas * concurrency) for replicas in range(lowest, highest + 1)], dtype=float)
+                         float(np.count_nonzero(load <= limits.take(replicas))), _floor_cost(policy, hours))
 
 
 def _floor_cost(policy: RealtimePolicy, hours: int) -> float:
@@ -238,28 +293,55 @@ def _floor_meets_slo(load: float, policy: RealtimePolicy, table: SloTable) -> bo
     return load <= limit or limit == 0.0
 
 
-def _autoscaled(seen: np.ndarray, policy: RealtimePolicy, table: SloTable) -> np.ndarray:
-    """Replicas each hour for the load the autoscaler saw: enough to run it at the target utilisation, and enough
-    to keep its p99 within the SLO (more replicas cannot help when an idle one misses it), within the bounds."""
+def _autoscaled(load: np.ndarray, seen_lowest: float, top: float, policy: RealtimePolicy,
+                table: SloTable) -> tuple[np.ndarray, float, int, np.ndarray]:
+    """Replicas each hour for the load the autoscaler saw (``load[h − delay]``, and the model's first load before it
+    existed; the lowest and highest of those loads given): enough to run it at the target utilisation, and enough to
+    keep its p99 within the SLO (more replicas cannot help when an idle one misses it), within the bounds. Returns
+    the replicas, their sum (replica-hours), the fewest of them, and the SLO limits of the fewest … the most."""
+    hours = len(load)
+    delay = min(policy.reaction_delay_hours, hours)
     floor, ceiling = policy.floor_replicas, max(policy.max_replicas, policy.floor_replicas)
-    needed = seen * (policy.service_ms / 1000.0)  # _replicas_needed, in place: the same operations in order
-    needed /= policy.concurrency * policy.target_utilisation
-    replicas = np.clip(np.ceil(needed, out=needed), floor, ceiling, out=needed).astype(np.int64)
-    lowest, highest = int(replicas.min()), int(replicas.max())
-    limits = _limits(table, lowest, highest, policy.concurrency)
+    per_request, per_replica = policy.service_ms / 1000.0, policy.concurrency * policy.target_utilisation
+    needed = np.empty(hours)  # _replicas_needed of the load seen, in place: the same operations in order
+    np.multiply(load[:hours - delay], per_request, out=needed[delay:])
+    needed[:delay] = load[0] * per_request
+    needed /= per_replica
+    np.ceil(needed, out=needed)
+    # The fewest and most replicas are the counts for the lowest and highest loads seen: every step here is
+    # monotone, so the same operations on those two loads give them without a pass over the hours.
+    least, most = math.ceil(seen_lowest * per_request / per_replica), math.ceil(top * per_request / per_replica)
+    # np.clip's bounds, each only when it binds, as a masked copy (numpy's maximum and clip take twice as long).
+    if least < floor:
+        np.copyto(needed, float(floor), where=needed < floor)
+    if most > ceiling:
+        np.copyto(needed, float(ceiling), where=needed > ceiling)
+    # Summed as floats, exactly (whole numbers far below 2^53), and cast to 32 bits: both cheaper than in 64.
+    replica_hours = float(needed.sum())
+    replicas = needed.astype(np.int32 if ceiling < 2**31 else np.int64)
+    lowest, highest = min(max(least, floor), ceiling), min(max(most, floor), ceiling)
+    limits = table.limits(lowest, highest, policy.concurrency)
     if limits[-1] == 0.0:
-        return replicas
-    top = float(seen.max())
+        return replicas, replica_hours, lowest, limits
+    # An hour whose count for the target utilisation misses the SLO needs more replicas. A count r below the most
+    # serves loads up to r × per_replica / per_request (it is that quotient rounded up), so when each of their limits
+    # clears that bound and the most replicas' limit clears the peak, no hour is short — the usual case — and the
+    # hours need no pass. The bound is raised by 1e-12 to cover the rounding of the three operations.
+    bounds = np.arange(lowest, highest, dtype=float) * (per_replica / per_request * (1.0 + 1e-12))
+    if limits[-1] >= top and bool(np.all(limits[:-1] >= bounds)):
+        return replicas, replica_hours, lowest, limits
     while limits[-1] < top and highest < ceiling:  # widen the range until its largest fleet meets the peak
-        wider = min(ceiling, highest + max(1, highest - lowest + 1))
-        limits = np.concatenate([limits, _limits(table, highest + 1, wider, policy.concurrency)])
-        highest = wider
-    # The fewest replicas whose limit covers each hour's load (limits grow with replicas), or the ceiling. Only the
-    # hours whose count for the target utilisation misses the SLO need the search; usually there are none.
+        highest = min(ceiling, highest + max(1, highest - lowest + 1))
+        limits = table.limits(lowest, highest, policy.concurrency)
+    seen = np.empty(hours)
+    seen[:delay] = load[0]
+    seen[delay:] = load[:hours - delay]
+    # The fewest replicas whose limit covers each hour's load (limits grow with replicas), or the ceiling.
     short = seen > limits.take(replicas - lowest)
     if short.any():
         replicas[short] = lowest + np.minimum(np.searchsorted(limits, seen[short], side="left"), len(limits) - 1)
-    return replicas
+        replica_hours = float(replicas.sum())
+    return replicas, replica_hours, lowest, limits
 
 
 def _replicas_needed(load, policy: RealtimePolicy):

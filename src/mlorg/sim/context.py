@@ -6,17 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-import simpy
-
 from mlorg.rng import Streams
 from mlorg.scenario import Scenario
 from mlorg.sim.entities import Model, WorkItem
+from mlorg.sim.kernel import Clock
 from mlorg.sim.levels import Level
 
 
 class Organisation(Protocol):
     s: Scenario
-    env: simpy.Environment
+    env: Clock
     streams: Streams
     horizon: float
     built: dict[str, float]  # capabilities in place, and since when

@@ -3,14 +3,14 @@ of one run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlorg.rng import Sampler
+from mlorg.rng import Sampler, Uniforms
 from mlorg.scenario import Scenario
 from mlorg.serving.fleet import ServingTotals
-from mlorg.sim.kernel import Process, Signal
 from mlorg.sim.levels import Level
 from mlorg.sim.portfolio import ModelTraits
 from mlorg.sim.serving import ServingDraws
@@ -33,9 +33,11 @@ class ModelDraws:
     retraining: Sampler
     lifetime: Sampler
     traits: np.random.Generator  # each model's class, traffic and value (three draws a model)
-    governance: np.random.Generator  # validation and A/B outcomes, risk-review effort (two draws and a sample)
+    governance: Uniforms  # validation and A/B outcomes, risk-review effort (two draws and a sample)
     serving: ServingDraws | None = None
     incidents: IncidentDraws | None = None
+    # Times of governance draws due but not yet taken from ``governance`` (a heap; see GovernanceSteps._uniform).
+    governance_skipped: list[float] = field(default_factory=list)
 
 
 @dataclass(slots=True, eq=False)
@@ -124,8 +126,13 @@ class Worker:
     id: int
     role: str
     efficiency: dict[str, float]
-    process: Process | None = None
-    wake: Signal | None = None
+    # Where the person is in their loop (org.py): starting | idle | working | finishing (an incident, to its end),
+    # the number of the one clock call that may move them on, the bound call itself, and when their task ends.
+    state: str = "starting"
+    expect: int = -1
+    resume: Callable[[int], None] | None = None
+    alive: bool = True
+    end: float = 0.0
     item: WorkItem | None = None
     activity: str = "idle"
     since: float = 0.0
@@ -140,6 +147,30 @@ class Worker:
     paused: WorkItem | None = None  # own research set aside for an incident
 
 
+EVENT_FIELDS = 5  # time (hours), event, model id, worker id, detail
+
+
+class EventLog:
+    """What happened in a run, in order: rows of (time, event, model id, worker id, detail), kept flat in one list.
+    A large run logs a quarter of a million rows; as tuples they were as many objects for the garbage collector to
+    walk once the run ended (a twentieth of the run's time), where a list of numbers and strings is one object."""
+
+    __slots__ = ("flat",)
+
+    def __init__(self) -> None:
+        self.flat: list = []
+
+    def __len__(self) -> int:
+        return len(self.flat) // EVENT_FIELDS
+
+    def __iter__(self):
+        return zip(*self.columns(), strict=True)
+
+    def columns(self) -> list[list]:
+        """The five columns, each a list."""
+        return [self.flat[i::EVENT_FIELDS] for i in range(EVENT_FIELDS)]
+
+
 @dataclass
 class SimOutput:
     """Raw records of one run; :mod:`mlorg.results` turns them into tidy frames."""
@@ -149,11 +180,11 @@ class SimOutput:
     replication: int
     horizon: float
     models: list[Model]
-    events: list[tuple]
+    events: EventLog
     levels: dict[str, Level]
     role_hours: dict[str, dict[str, float]]
     capabilities_built: dict[str, float]
-    deploys: list[tuple[float, int, int]]  # (time, model id, version number)
+    deploys: int  # versions put live, new models' first versions included (each is also a "live" event)
     toil_unmet_hours: float
     event_count: int
     serving: dict[str, ServingTotals] | None  # by mode; None when the scenario does not serve models

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from heapq import heappop, heappush
 
-import simpy
-
+from mlorg.scenario import Governance
 from mlorg.sim.context import Organisation
-from mlorg.sim.entities import HOURS_PER_DAY, Model, WorkItem
+from mlorg.sim.entities import HOURS_PER_DAY, Model, ModelDraws, WorkItem
 from mlorg.sim.portfolio import quantile
 
 REVIEW_SKILL = "research"  # model-risk review and A/B analysis: data scientists' work
@@ -25,10 +25,11 @@ class GovernanceSteps:
     def __init__(self, sim: Organisation, go_live):
         self.sim = sim
         self.go_live = go_live  # the simulation's step that puts a model or version live
+        self.release_every_days = sim.s.deploy.release_every_days
 
     def passes_validation(self, model: Model) -> bool:
         """Offline validation right after training (one draw a model, whatever the class)."""
-        u = model.draws.governance.random()
+        u = self._uniform(model.draws)
         if u < model.traits.model_class.governance.validation_failure_share:
             self._reject(model, "validation")
             return False
@@ -36,24 +37,69 @@ class GovernanceSteps:
 
     def productionised(self, item: WorkItem) -> None:
         """Production work on a model or version is done: the deploy review's wait comes first."""
-        review = item.model.draws.review() * self.sim.factor["review"]
-        self.sim.at(self.sim.env._now + review, partial(self._risk_review, item))
+        model = item.model
+        review = model.draws.review() * self.sim.factor["review"]
+        g = model.traits.model_class.governance
+        if g.risk_review or g.ab_test_days > 0 or self.release_every_days > 0:
+            self.sim.at(self.sim.env._now + review, partial(self._risk_review, item))
+        else:
+            self._straight_to_live(item, g, review)
 
-    def _risk_review(self, item: WorkItem, _event: simpy.Event | None = None) -> None:
-        g = item.model.traits.model_class.governance
-        u = item.model.draws.governance.random()  # drawn for every model, reviewed or not
+    def _straight_to_live(self, item: WorkItem, g: Governance, review: float) -> None:
+        """No model-risk review, A/B test or release train: the model goes live when the review's wait and then the
+        shadow period end, and nothing in between needs an event. Both times are worked out now with the arithmetic
+        the clock would have used at each step (:meth:`Clock.call_at`), so they are the times the steps would have
+        had. The review's end still takes its governance draw (drawn for every model, reviewed or not): it is noted
+        and taken just before the next draw of the same stream that comes after it (:meth:`_uniform`), so every
+        draw gets the value it would have had — two events a version less."""
+        env = self.sim.env
+        now, until = env._now, env.until
+        reviewed = now + review
+        if not reviewed < until:
+            return
+        delay = reviewed - now
+        reviewed = now + (delay if delay > 0.0 else 0.0)
+        heappush(item.model.draws.governance_skipped, reviewed)
+        live = reviewed + g.shadow_days * HOURS_PER_DAY
+        if not live < until:
+            return
+        delay = live - reviewed
+        env.call_exactly_at(reviewed + (delay if delay > 0.0 else 0.0), partial(self.go_live, item))
+
+    def _uniform(self, draws: ModelDraws) -> float:
+        """The next governance draw of a trainer's stream, once the draws noted by :meth:`_straight_to_live` before
+        now are taken. (One noted for this very instant is left for later: the times are continuous, so no other
+        draw of the stream falls in it.)"""
+        skipped = draws.governance_skipped
+        if skipped:
+            now = self.sim.env._now
+            while skipped and skipped[0] < now:
+                heappop(skipped)
+                draws.governance.random()
+        return draws.governance.random()
+
+    def _risk_review(self, item: WorkItem, _number: int | None = None) -> None:
+        model = item.model
+        g = model.traits.model_class.governance
+        u = self._uniform(model.draws)  # drawn for every model, reviewed or not
         if not g.risk_review:
-            self._shadow(item)
+            self._shadow(item, g)
             return
         effort = quantile(g.risk_review_hours, min(max(u, 1e-12), 1 - 1e-12))
         self.sim.enqueue(WorkItem(kind="governance", base_effort=effort, effort=effort, skill=REVIEW_SKILL,
                                   model=item.model, step="risk_review", parent=item))
 
-    def _shadow(self, item: WorkItem) -> None:
-        days = item.model.traits.model_class.governance.shadow_days
-        self.sim.at(self.sim.env._now + days * HOURS_PER_DAY, partial(self._ab_test, item))
+    def _shadow(self, item: WorkItem, g: Governance) -> None:
+        end = self.sim.env._now + g.shadow_days * HOURS_PER_DAY
+        if g.ab_test_days <= 0 and self.release_every_days <= 0:
+            # No A/B test and no release train: the model goes live as its shadow period ends. Scheduled now rather
+            # than through an event at that time that would only schedule it for the same instant: the same time
+            # and the same order (nothing else falls in that instant), one event a version less.
+            self.sim.at(end, partial(self.go_live, item))
+            return
+        self.sim.at(end, partial(self._ab_test, item))
 
-    def _ab_test(self, item: WorkItem, _event: simpy.Event | None = None) -> None:
+    def _ab_test(self, item: WorkItem, _number: int | None = None) -> None:
         g = item.model.traits.model_class.governance
         if g.ab_test_days <= 0:
             self._release(item)
@@ -62,7 +108,7 @@ class GovernanceSteps:
             item.model.serving_at = self.sim.env._now  # its treatment arm serves real users from now
         self.sim.at(self.sim.env._now + g.ab_test_days * HOURS_PER_DAY, partial(self._ab_read, item))
 
-    def _ab_read(self, item: WorkItem, _event: simpy.Event | None = None) -> None:
+    def _ab_read(self, item: WorkItem, _number: int | None = None) -> None:
         hours = item.model.traits.model_class.governance.ab_analysis_hours
         self.sim.enqueue(WorkItem(kind="governance", base_effort=hours, effort=hours, skill=REVIEW_SKILL,
                                   model=item.model, step="ab_test", parent=item))
@@ -71,9 +117,9 @@ class GovernanceSteps:
         """A data scientist finished a review or read an A/B test."""
         item, model = work.parent, work.model
         if work.step == "risk_review":
-            self._shadow(item)
+            self._shadow(item, model.traits.model_class.governance)
             return
-        u = model.draws.governance.random()
+        u = self._uniform(model.draws)
         if not item.is_version and u < model.traits.model_class.governance.ab_loss_share:
             self._reject(model, "ab_test")
             return

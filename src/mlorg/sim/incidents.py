@@ -17,7 +17,6 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-import simpy
 
 from mlorg.scenario import DRIFT_CAUSES, PREVENTED_BY, Distribution
 from mlorg.sim.context import Organisation
@@ -122,7 +121,7 @@ class IncidentProcess:
             wait = model.draws.incidents.random.exponential(1.0 / rate)
             self.sim.at(self.sim.env._now + wait, partial(self._world_change, model))
 
-    def _world_change(self, model: Model, _event: simpy.Event | None = None) -> None:
+    def _world_change(self, model: Model, _number: int | None = None) -> None:
         if not model.is_live:
             return
         rng = model.draws.incidents.random
@@ -154,7 +153,7 @@ class IncidentProcess:
 
     # -------------------------------------------------------------------------------- response
 
-    def _detected(self, incident: Incident, by: str, _event: simpy.Event | None = None) -> None:
+    def _detected(self, incident: Incident, by: str, _number: int | None = None) -> None:
         if incident.ended_at == incident.ended_at:  # ended before anyone noticed
             return
         incident.detected_at, incident.detected_by = self.sim.env._now, by
@@ -195,7 +194,7 @@ class IncidentProcess:
         else:  # a pipeline to repair, or a version with nothing to roll back to: fix it by hand
             self._work(incident, "hotfix", draws.hotfix())
 
-    def _rolled_back(self, incident: Incident, _event: simpy.Event | None = None) -> None:
+    def _rolled_back(self, incident: Incident, _number: int | None = None) -> None:
         self._recover(incident, "automated_rollback", getattr(self.s.incidents.recovery.rollback, incident.cause))
 
     def _plan_retrain(self, incident: Incident) -> None:
@@ -216,7 +215,7 @@ class IncidentProcess:
         effort = incident.model.draws.retraining() * self.sim.factor["retraining"]
         self.sim.at(incident.onset + min(day, last) * HOURS_PER_DAY, partial(self._urgent_retrain, incident, effort))
 
-    def _urgent_retrain(self, incident: Incident, effort: float, _event: simpy.Event | None = None) -> None:
+    def _urgent_retrain(self, incident: Incident, effort: float, _number: int | None = None) -> None:
         if incident.ended_at != incident.ended_at:
             self._work(incident, "retrain", effort, skill="retraining")
 

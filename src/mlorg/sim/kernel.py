@@ -1,126 +1,83 @@
 """SimPy's event loop with less Python per event, in the same order event for event.
 
-The organisation simulator schedules most of its events as plain callbacks at a time (a review ends, a model goes
-live, a retrain falls due), and its people are processes that only ever wait for a task's end, for work handed to
-them, or for an interrupt. SimPy's general machinery for these — a ``Timeout`` object with checks, an ``Event``
-with ``succeed()``, ``Process._resume``'s handling of every kind of yield — was most of the kernel's cost. Here a
-callback goes onto SimPy's own queue bare, a process is a :class:`Process` that resumes its
-generator directly, and the run loop is ``Environment.step`` inlined. Every entry keeps SimPy's key — (time,
-priority, SimPy's insertion count), taken at the same moments as SimPy takes them — so every callback, process step
-and interrupt happens in exactly the order and at exactly the time SimPy would give it, and the event count is
-SimPy's.
+The organisation simulator schedules its events as plain callbacks: at a time (a review ends, a model goes live, a
+retrain falls due), after a delay (a person's task ends), or urgently now (a person starts, or is interrupted). Its
+people are state machines driven by these callbacks rather than SimPy processes: SimPy's general machinery — a
+``Timeout`` or ``Event`` object for every wait, ``Process._resume``'s handling of every kind of yield, a generator
+to resume — was most of the kernel's cost. Every entry keeps the key SimPy would give the event it stands for (time,
+priority, SimPy's insertion count), taken at the same moment SimPy takes it, so every callback, task end and
+interrupt happens in exactly the order and at exactly the time SimPy would give it, and the event count is SimPy's.
+
+A callback is called with its entry's insertion number. A person remembers the number of the one call that may
+still move them on; a call that an interrupt overtook finds another number and does nothing, as a SimPy event that
+lost its process's callback does.
 """
 
 from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from heapq import heappop, heappush
+from types import MethodType
 
 import simpy
 from simpy.events import NORMAL, URGENT
 
+__all__ = ["NORMAL", "URGENT", "Clock", "collector_paused"]
 
-class Wait:
-    """What a process waits on for a while (SimPy's ``timeout``): the process's resume is its one callback."""
-
-    __slots__ = ("callbacks",)
-
-    def __init__(self) -> None:
-        self.callbacks: list[Callable] = []
-
-
-class Signal:
-    """What a process waits on until someone fires it: SimPy's ``env.event()`` and ``succeed()``."""
-
-    __slots__ = ("env", "callbacks")
-
-    def __init__(self, env: Clock) -> None:
-        self.env = env
-        self.callbacks: list[Callable] = []
-
-    def succeed(self) -> None:
-        env = self.env
-        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
-
-
-class Process:
-    """A generator that yields what it waits for (a :meth:`Clock.wait` or a :class:`Signal`), resumed as SimPy
-    resumes a process: started by an urgent event, interrupted by an urgent event that detaches it from what it
-    waited for and throws :class:`simpy.Interrupt` into it."""
-
-    __slots__ = ("env", "generator", "target", "alive")
-
-    def __init__(self, env: Clock, generator: Generator) -> None:
-        self.env, self.generator, self.target, self.alive = env, generator, None, True
-        heappush(env._queue, (env._now, URGENT, next(env._eid), self._resume))  # SimPy's Initialize
-
-    def _resume(self, _event) -> None:
-        try:
-            target = self.generator.send(None)
-        except StopIteration:
-            self._end()
-            return
-        self.target = target
-        target.callbacks.append(self._resume)
-
-    def interrupt(self, cause: object) -> None:
-        if not self.alive:
-            raise RuntimeError(f"{self} has terminated and cannot be interrupted.")
-        env = self.env
-        heappush(env._queue, (env._now, URGENT, next(env._eid), partial(self._interrupted, cause)))
-
-    def _interrupted(self, cause: object, _event) -> None:
-        if not self.alive:  # interrupted twice in one instant, and the first ended it
-            return
-        self.target.callbacks.remove(self._resume)
-        try:
-            target = self.generator.throw(simpy.Interrupt(cause))
-        except StopIteration:
-            self._end()
-            return
-        self.target = target
-        target.callbacks.append(self._resume)
-
-    def _end(self) -> None:
-        self.alive = False
-        next(self.env._eid)  # SimPy schedules an ended process as an event, with no callbacks: counted the same
+Callback = Callable[[int], object]  # called with the number of the entry that calls it
 
 
 class Clock(simpy.Environment):
-    """A SimPy environment with leaner timed callbacks (:meth:`call_at`), waits (:meth:`wait`), signals, processes
-    (:meth:`start`) and run loop (:meth:`run_until`)."""
+    """A SimPy environment with leaner timed callbacks (:meth:`call_at`, :meth:`after`, :meth:`urgent`) and run
+    loop (:meth:`run_until`)."""
 
     def __init__(self, until: float = math.inf) -> None:
         super().__init__()
         self.until = until  # the horizon: nothing at or after it ever runs
 
-    def start(self, generator: Generator) -> Process:
-        return Process(self, generator)
-
-    def signal(self) -> Signal:
-        return Signal(self)
-
-    def wait(self, delay: float) -> Wait:
-        """What a process yields to wait ``delay`` hours: SimPy's ``timeout(delay)``."""
-        if delay < 0:
-            raise ValueError(f"Negative delay {delay}")
-        wait = Wait()
-        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), wait))
-        return wait
-
-    def call_at(self, time: float, callback: Callable) -> None:
-        """Call ``callback(None)`` at ``time`` (now, if that has passed), where ``timeout(delay).callbacks`` would
-        call it: the same delay arithmetic, priority and insertion count, with no event object around it. A call at
-        or after the horizon is dropped: it would never run."""
+    def call_at(self, time: float, callback: Callback) -> None:
+        """Call ``callback`` at ``time`` (now, if that has passed), where ``timeout(delay).callbacks`` would call it:
+        the same delay arithmetic, priority and insertion count, with no event object around it. A call at or after
+        the horizon is dropped: it would never run."""
         if not time < self.until:
             return
         now = self._now
         delay = time - now
         heappush(self._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self._eid), callback))
+
+    def call_exactly_at(self, time: float, callback: Callback) -> None:
+        """Call ``callback`` at ``time`` (not before now), unchanged: for a caller that worked the time out with
+        :meth:`call_at`'s arithmetic from an earlier instant, which :meth:`call_at` from now might round
+        differently. Dropped at or after the horizon."""
+        if not time < self.until:
+            return
+        if time < self._now:
+            raise ValueError(f"time {time} is before now ({self._now})")
+        heappush(self._queue, (time, NORMAL, next(self._eid), callback))
+
+    def after(self, delay: float, callback: Callback) -> int:
+        """Call ``callback`` in ``delay`` hours, as a process's ``yield timeout(delay)`` would resume it (with a
+        delay of 0, as ``event.succeed()`` would). Returns the entry's number."""
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        number = next(self._eid)
+        heappush(self._queue, (self._now + delay, NORMAL, number, callback))
+        return number
+
+    def urgent(self, callback: Callback) -> int:
+        """Call ``callback`` now, before anything else due now, as SimPy starts a process or delivers an interrupt.
+        Returns the entry's number."""
+        number = next(self._eid)
+        heappush(self._queue, (self._now, URGENT, number, callback))
+        return number
+
+    def count_event(self) -> None:
+        """Count an event SimPy would schedule with nothing to run: a process that ends."""
+        next(self._eid)
 
     def run_until(self) -> None:
         """``run(until=self.until)``: process every event before the horizon and stop there."""
@@ -132,14 +89,10 @@ class Clock(simpy.Environment):
         self.schedule(stop, URGENT, until - self._now)
         queue = self._queue
         while True:
-            self._now, _, _, entry = heappop(queue)
+            self._now, _, number, entry = heappop(queue)
             kind = entry.__class__
-            if kind is Wait or kind is Signal:  # resume the process waiting on it
-                callbacks, entry.callbacks = entry.callbacks, None
-                for callback in callbacks:
-                    callback(entry)
-            elif not isinstance(entry, simpy.Event):
-                entry(None)  # a bare timed callback
+            if kind is partial or kind is MethodType or not isinstance(entry, simpy.Event):
+                entry(number)
             elif entry is stop:
                 next(self._eid)  # SimPy puts its stop event back on the queue as it stops: counted the same way
                 return
@@ -162,7 +115,7 @@ class Clock(simpy.Environment):
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for a run. A run allocates hundreds of thousands of short-lived
-    objects (events, records), and each of the collector's passes walks the growing state of the run (models,
+    objects (records, work items), and each of the collector's passes walks the growing state of the run (models,
     records); that took a sixth to a third of a large run. A run makes almost no reference cycles, and those few are
     collected at the next pass after it. Reference counting frees everything else as usual."""
     was_enabled = gc.isenabled()

@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 from functools import partial
 
-import simpy
-
 from mlorg.scenario import Scenario
 from mlorg.sim.entities import Model, SimOutput, WorkItem
 from mlorg.sim.org import OrgSimulation
@@ -47,7 +45,7 @@ class OneModel(OrgSimulation):
         self.at(0.0, self._deploy)
         return super().run()
 
-    def _deploy(self, _event: simpy.Event | None = None) -> None:
+    def _deploy(self, _number: int | None = None) -> None:
         # The model carries the draws of the first person who can train one, as a model they had trained would.
         trainer = next(w for w in self.workers.values() if w.draws is not None)
         model = Model(id=0, trained_at=0.0, trained_by=trainer.id, draws=trainer.draws, traits=self.traits)
@@ -57,7 +55,7 @@ class OneModel(OrgSimulation):
         for cause, hour in self.causes:
             self.at(hour, partial(self._cause, model, cause))
 
-    def _cause(self, model: Model, cause: str, _event: simpy.Event | None = None) -> None:
+    def _cause(self, model: Model, cause: str, _number: int | None = None) -> None:
         self.incidents.arrive(model, cause)
 
     def _trained(self, w, now: float) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import math
 
-import simpy
-
 from mlorg.scenario import CAPABILITIES
 from mlorg.sim.context import Organisation
 from mlorg.sim.entities import HOURS_PER_YEAR, WorkItem
@@ -91,7 +89,7 @@ class PlatformWork:
         if rate > 0:
             self.sim.at(self.sim.env._now + self.rng.exponential(HOURS_PER_YEAR / rate), self._item_arrives)
 
-    def _item_arrives(self, _event: simpy.Event | None = None) -> None:
+    def _item_arrives(self, _number: int | None = None) -> None:
         self.sim.enqueue(WorkItem(kind="platform", base_effort=self.sim.s.platform.roadmap_item_hours, step="roadmap"))
         self._next_item()
 

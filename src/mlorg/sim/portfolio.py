@@ -7,7 +7,9 @@ distributions (a busier model of its class is worth more), from the stream of th
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 from statistics import NormalDist
 
 import numpy as np
@@ -29,12 +31,20 @@ class ModelTraits:
     value_per_hour: float
 
 
-def draw_traits(portfolio: tuple[ModelClass, ...], rng: np.random.Generator) -> ModelTraits:
+def cumulative_shares(portfolio: tuple[ModelClass, ...]) -> list[float]:
+    """The classes' shares added up in order, for :func:`draw_traits`."""
+    return list(accumulate(c.share for c in portfolio))
+
+
+def draw_traits(portfolio: tuple[ModelClass, ...], rng: np.random.Generator,
+                cumulative: list[float] | None = None) -> ModelTraits:
     """A trained model's class (by the shares), traffic and value. Always three draws, so that one model's class
-    never shifts the next model's draws."""
-    pick, u, _spare = rng.random(3)
-    cumulative = np.cumsum([c.share for c in portfolio])
-    index = min(int(np.searchsorted(cumulative, pick * cumulative[-1], side="right")), len(portfolio) - 1)
+    never shifts the next model's draws. ``cumulative`` is :func:`cumulative_shares` of the portfolio, if the caller
+    keeps it (a run draws thousands of models from one portfolio)."""
+    pick, u, _spare = rng.random(3).tolist()
+    if cumulative is None:
+        cumulative = cumulative_shares(portfolio)
+    index = min(bisect_right(cumulative, pick * cumulative[-1]), len(portfolio) - 1)
     chosen = portfolio[index]
     u = min(max(u, 1e-12), 1.0 - 1e-12)
     return ModelTraits(chosen, index, quantile(chosen.predictions_per_day, u),
