@@ -8,15 +8,16 @@ import math
 import numpy as np
 import pytest
 
+from mlorg.serving import fleet
 from mlorg.serving.analytic import mmc_response_percentile
 from mlorg.serving.fleet import (
     RealtimePolicy,
     ServingTotals,
     SloTable,
-    WindowExtremes,
     _per_hour_totals,
     realtime_totals,
 )
+from mlorg.serving.profile_index import ProfileIndex, WindowPasses
 
 SERVICE_MS = (2.0, 5.0, 20.0)
 SLO_MS = (8.0, 50.0, 200.0)  # 8 ms is below the p99 of even 2 ms service (2 · ln 100 ≈ 9.2 ms): never met
@@ -148,38 +149,57 @@ def test_realtime_totals_match_a_plain_per_hour_loop():
     assert min(seen.values()) >= 10, seen
 
 
-def test_window_extremes_equal_a_pass_over_each_window():
+def test_the_profile_index_answers_as_a_pass_over_each_window():
     """The sparse table's max and min of every window of a 300-hour array, and of 2,000 random windows of a long one,
-    are exactly numpy's."""
+    are exactly numpy's; the rises it picks out of a window are exactly the hours a pass finds."""
     rng = np.random.default_rng(7)
-    short = rng.gamma(2.0, 0.5, 300)
-    extremes = WindowExtremes(short)
+    short = rng.gamma(2.0, 0.5, 300) * (rng.random(300) > 0.05)  # some hours with no load at all
+    index, passes = ProfileIndex(short), WindowPasses(short)
     for start in range(300):
         for end in range(start + 1, 301):
-            assert extremes.max(start, end) == short[start:end].max()
-            assert extremes.min(start, end) == short[start:end].min()
+            assert index.max(start, end) == short[start:end].max()
+            assert index.min(start, end) == short[start:end].min()
+            for delay, ratio in ((1, 1.5), (2, 3.0), (0, 0.5)):
+                assert sorted(index.rises_above(delay, ratio, start, end)) == \
+                    list(passes.rises_above(delay, ratio, start, end))
     long = rng.lognormal(0.0, 1.0, 43_801)
-    extremes = WindowExtremes(long)
+    index = ProfileIndex(long)
     for _ in range(2_000):
         start = int(rng.integers(0, len(long)))
         end = int(rng.integers(start + 1, len(long) + 1))
-        assert (extremes.max(start, end), extremes.min(start, end)) == (long[start:end].max(), long[start:end].min())
+        assert (index.max(start, end), index.min(start, end)) == (long[start:end].max(), long[start:end].min())
+    assert index.rises_above(1, 0.5, 0, len(long)) is None  # most hours rise that much: a pass is cheaper
 
 
-def test_totals_with_window_extremes_are_the_totals_without():
-    """Giving realtime_totals the profile's WindowExtremes changes no total, on the random cases of the loop test;
-    extremes built for another profile are refused."""
+def test_totals_with_the_profile_index_are_the_totals_without():
+    """Giving realtime_totals the profile's index changes no total, on the random cases of the loop test and on
+    smooth profiles with rare spikes, where only the spikes' hours are checked against the SLO; an index built for
+    another profile is refused."""
     rng = np.random.default_rng(20240601)
-    for _ in range(300):
-        base_rps, start, end, profile, policy = random_case(rng)
+    cases = [random_case(rng) for _ in range(300)]
+    for _ in range(200):  # smooth daily swings (rises below the SLO's slack) and a few threefold spikes
+        hours = int(rng.integers(48, 2_000))
+        profile = 1.0 + 0.5 * np.sin(np.arange(hours) * 2 * np.pi / 24) ** 2
+        profile[rng.random(hours) < 0.01] *= 3.0
+        start = int(rng.integers(0, hours - 1))
+        policy = dataclasses.replace(random_policy(rng), fixed_replicas=0, max_replicas=500,
+                                     slo_p99_ms=float(rng.choice((50.0, 200.0))))
+        cases.append((float(rng.lognormal(math.log(2_000.0), 1.0)), start, int(rng.integers(start + 1, hours + 1)),
+                      profile, policy))
+    by_rises = 0
+    for base_rps, start, end, profile, policy in cases:
         table = table_for(policy)
-        assert realtime_totals(base_rps, start, end, profile, prefix(profile), policy, table,
-                               WindowExtremes(profile)) == \
-            realtime_totals(base_rps, start, end, profile, prefix(profile), policy, table)
+        with_index = realtime_totals(base_rps, start, end, profile, prefix(profile), policy, table,
+                                     ProfileIndex(profile))
+        assert with_index == realtime_totals(base_rps, start, end, profile, prefix(profile), policy, table)
+        assert_totals_equal(with_index, brute_force(base_rps, start, end, profile, policy, table))
+        by_rises += fleet._scaled_by_rises(base_rps, start, end, profile, prefix(profile), policy, table,
+                                           ProfileIndex(profile)) is not None if end > start else 0
+    assert by_rises >= 50  # the cases reached the path that checks only the rises
     profile = np.ones(10)
-    with pytest.raises(ValueError, match="extremes"):
+    with pytest.raises(ValueError, match="index"):
         realtime_totals(1.0, 0, 5, profile, prefix(profile), RealtimePolicy(5.0, 1, 1.0, 50.0),
-                        SloTable(RealtimePolicy(5.0, 1, 1.0, 50.0)), WindowExtremes(np.ones(11)))
+                        SloTable(RealtimePolicy(5.0, 1, 1.0, 50.0)), ProfileIndex(np.ones(11)))
 
 
 def test_fast_path_with_misses_and_fixed_replicas_equals_per_hour_path():

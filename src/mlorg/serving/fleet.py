@@ -20,6 +20,7 @@ import numpy as np
 
 from mlorg.scenario import DISTRIBUTIONS, Distribution
 from mlorg.serving.analytic import QUANTILE_GRID, mgc_response_tail, mmc_response_tail, service_quantile
+from mlorg.serving.profile_index import ProfileIndex, WindowPasses
 
 SLO_TAIL = 0.01  # the p99: at most 1% of requests may take longer than the SLO
 
@@ -92,6 +93,7 @@ class SloTable:
         self._grid = service_quantile(self.service, (np.arange(QUANTILE_GRID) + 0.5) / QUANTILE_GRID)
         self._cache: dict[int, float] = {}
         self._by_replicas: dict[int, np.ndarray] = {}
+        self._slack: dict[tuple[int, float], np.ndarray] = {}
 
     def __repr__(self) -> str:
         return (f"SloTable(service_ms={self.service_ms}, slo_p99_ms={self.slo_p99_ms}, overhead_ms={self.overhead_ms}, "
@@ -117,6 +119,18 @@ class SloTable:
             by_replicas.flags.writeable = False
             self._by_replicas[concurrency] = by_replicas
         return by_replicas[lowest:highest + 1]
+
+    def slack(self, lowest: int, highest: int, concurrency: int, load_per_replica: float) -> float:
+        """The least, over lowest … highest replicas r, of ``max_rps(r × concurrency)`` / (r × load_per_replica):
+        how far above the load r replicas run at the target utilisation their SLO limit lies."""
+        key = (concurrency, load_per_replica)
+        ratios = self._slack.get(key)
+        if ratios is None or len(ratios) <= highest:
+            size = max(highest + 1, 2 * len(ratios) if ratios is not None else 0)
+            counts = np.arange(1, size)
+            ratios = np.concatenate([[np.inf], self.limits(1, size - 1, concurrency) / (counts * load_per_replica)])
+            self._slack[key] = ratios
+        return float(ratios[lowest:highest + 1].min())
 
     def max_rps_array(self, servers: np.ndarray) -> np.ndarray:
         """``max_rps`` elementwise, solving only for the distinct server counts."""
@@ -168,79 +182,32 @@ class ServingTotals:
                              self.floor_cost_usd + other.floor_cost_usd)
 
 
-class WindowExtremes:
-    """The highest and lowest value of any window of one array, each in two lookups: a sparse table of the extremes
-    of every window of 2^k entries. A run's serving asks for the peak of thousands of models' windows of one
-    profile, years of hours each; a pass over each window cost more than the rest of its totals."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        values = np.asarray(values, dtype=float)
-        self.highs, self.lows = [values], [values]
-        width = 1
-        while 2 * width <= len(values):
-            high, low = self.highs[-1], self.lows[-1]
-            self.highs.append(np.maximum(high[:-width], high[width:]))
-            self.lows.append(np.minimum(low[:-width], low[width:]))
-            width *= 2
-
-    def __len__(self) -> int:
-        return len(self.highs[0])
-
-    def max(self, start: int, end: int) -> float:
-        """The highest of values[start:end] (a window of at least one)."""
-        k = (end - start).bit_length() - 1
-        level = self.highs[k]
-        return float(max(level[start], level[end - (1 << k)]))
-
-    def min(self, start: int, end: int) -> float:
-        """The lowest of values[start:end] (a window of at least one)."""
-        k = (end - start).bit_length() - 1
-        level = self.lows[k]
-        return float(min(level[start], level[end - (1 << k)]))
-
-
-class _WindowPasses:
-    """:class:`WindowExtremes`' answers by a pass over each window, for a caller that asks about one window."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        self.values = values
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def max(self, start: int, end: int) -> float:
-        return float(self.values[start:end].max())
-
-    def min(self, start: int, end: int) -> float:
-        return float(self.values[start:end].min())
-
-
 def realtime_totals(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
-                    policy: RealtimePolicy, table: SloTable, extremes: WindowExtremes | None = None) -> ServingTotals:
+                    policy: RealtimePolicy, table: SloTable, index: ProfileIndex | None = None) -> ServingTotals:
     """Cost, replica-hours, predictions and SLO hours of one model live over the whole hours [start, end).
 
-    ``profile_prefix`` is ``np.concatenate([[0.0], np.cumsum(profile)])``, and ``extremes`` (optional) is
-    ``WindowExtremes(profile)``, both built once by the caller. When the replica count cannot change within the
+    ``profile_prefix`` is ``np.concatenate([[0.0], np.cumsum(profile)])``, and ``index`` (optional) is
+    ``ProfileIndex(profile)``, both built once by the caller. When the replica count cannot change within the
     window (fixed, or the peak needs no more than the minimum) the totals come from the peak alone; otherwise from
     per-hour arrays (:func:`_per_hour_totals`).
     """
     start, end = _check_call(base_rps, start, end, profile, profile_prefix, policy, table)
     if start == end:
         return ServingTotals()
-    if extremes is None:
-        extremes = _WindowPasses(profile)
-    elif len(extremes) != len(profile):
-        raise ValueError(f"extremes: built for {len(extremes)} hours, but the profile has {len(profile)}")
+    if index is None:
+        index = WindowPasses(profile)
+    elif len(index) != len(profile):
+        raise ValueError(f"index: built for a profile of {len(index)} hours, but the profile has {len(profile)}")
     hours = end - start
     predictions = _predictions(base_rps, start, end, profile_prefix)
-    peak = base_rps * extremes.max(start, end)  # == max(base_rps × window): rounding is monotone
+    peak = base_rps * index.max(start, end)  # == max(base_rps × window): rounding is monotone
     if policy.fixed_replicas > 0:
         replicas = policy.fixed_replicas
     elif (math.ceil(_replicas_needed(peak, policy)) <= policy.floor_replicas
           and _floor_meets_slo(peak, policy, table)):
         replicas = policy.floor_replicas
     else:
-        return _hourly(base_rps, start, end, profile, profile_prefix, policy, table, extremes)
+        return _hourly(base_rps, start, end, profile, profile_prefix, policy, table, index)
     threshold = table.max_rps(replicas * policy.concurrency)
     if peak <= threshold:
         meeting = hours
@@ -255,16 +222,20 @@ def _per_hour_totals(base_rps: float, start: int, end: int, profile: np.ndarray,
                      policy: RealtimePolicy, table: SloTable) -> ServingTotals:
     """The same totals as :func:`realtime_totals`, always from per-hour arrays (no peak shortcut)."""
     start, end = _check_call(base_rps, start, end, profile, profile_prefix, policy, table)
-    return _hourly(base_rps, start, end, profile, profile_prefix, policy, table, _WindowPasses(profile))
+    return _hourly(base_rps, start, end, profile, profile_prefix, policy, table, WindowPasses(profile))
 
 
 def _hourly(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
-            policy: RealtimePolicy, table: SloTable, extremes: WindowExtremes | _WindowPasses) -> ServingTotals:
+            policy: RealtimePolicy, table: SloTable, index: ProfileIndex | WindowPasses) -> ServingTotals:
     """:func:`_per_hour_totals` on checked arguments. A window can be years of hours and this runs for every
     model that scales, so it makes as few passes over the window's arrays as it can: each costs more than the call."""
     hours = end - start
     if hours == 0:
         return ServingTotals()
+    if policy.fixed_replicas <= 0:
+        totals = _scaled_by_rises(base_rps, start, end, profile, profile_prefix, policy, table, index)
+        if totals is not None:
+            return totals
     load = base_rps * np.asarray(profile[start:end], dtype=float)
     if policy.fixed_replicas > 0:
         replicas = np.zeros(hours, dtype=np.intp)  # as indices into the limits of the one count
@@ -274,12 +245,70 @@ def _hourly(base_rps: float, start: int, end: int, profile: np.ndarray, profile_
         # The autoscaler sees load[h − delay], and the first hour's load before the model existed: the loads seen
         # are the window's but its last ``delay`` hours (and at least its first).
         seen = start, max(end - policy.reaction_delay_hours, start + 1)
-        seen_lowest, seen_highest = base_rps * extremes.min(*seen), base_rps * extremes.max(*seen)
+        seen_lowest, seen_highest = base_rps * index.min(*seen), base_rps * index.max(*seen)
         replicas, replica_hours, lowest, limits = _autoscaled(load, seen_lowest, seen_highest, policy, table)
         replicas -= lowest  # the counts are not needed again: they become indices into the limits, in place
     return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours,
                          _predictions(base_rps, start, end, profile_prefix), float(hours),
                          float(np.count_nonzero(load <= limits.take(replicas))), _floor_cost(policy, hours))
+
+
+def _scaled_by_rises(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
+                     policy: RealtimePolicy, table: SloTable,
+                     index: ProfileIndex | WindowPasses) -> ServingTotals | None:
+    """:func:`_hourly`'s totals for an autoscaled model, with the SLO checked only in the hours where the load rises
+    fast; None where that does not hold, and the caller takes the hours one by one.
+
+    The autoscaler gives hour h at least r = ⌈load_seen × per_request / per_replica⌉ replicas, so the load it saw is
+    at most r's load at the target utilisation, B(r) = r × per_replica / per_request. When every count's SLO limit is
+    at least ``slack`` × B(r), an hour can miss the SLO only if its load exceeds the load seen (``delay`` hours
+    earlier) by more than ``slack``: the profile's rises by more than that (spikes, usually) are few and known, and
+    only those hours are checked, exactly. No per-hour SLO arrays are needed; the replica counts are summed in
+    place. (Hours the ceiling caps, or counts raised for the SLO, break the bound: those models take the hours.)"""
+    delay = policy.reaction_delay_hours
+    floor, ceiling = policy.floor_replicas, max(policy.max_replicas, policy.floor_replicas)
+    per_request, per_replica = policy.service_ms / 1000.0, policy.concurrency * policy.target_utilisation
+    seen = start, max(end - delay, start + 1)
+    least = math.ceil(base_rps * index.min(*seen) * per_request / per_replica)
+    most = math.ceil(base_rps * index.max(*seen) * per_request / per_replica)
+    if most > ceiling:
+        return None
+    lowest, highest = min(max(least, floor), ceiling), max(most, floor)
+    limits = table.limits(lowest, highest, policy.concurrency)
+    slack = table.slack(lowest, highest, policy.concurrency, per_replica / per_request)
+    if not slack > 1.0 + 1e-9:
+        return None
+    # The bound's arithmetic (three roundings each way) is covered many times over by a millionth of the slack.
+    rises = index.rises_above(delay, slack * (1.0 - 1e-6), start, end)
+    if rises is None:
+        return None
+    hours = end - start
+    # Replica counts of the hours, summed: the hours [delay, hours) saw the loads of [0, hours − delay), the first
+    # ``delay`` hours the first load. The same operations as the per-hour path, element by element.
+    needed = np.multiply(profile[start:max(end - delay, start + 1)], base_rps)
+    first = float(needed[0])
+    needed *= per_request
+    needed /= per_replica
+    np.ceil(needed, out=needed)
+    if least < floor:
+        np.copyto(needed, float(floor), where=needed < floor)
+    first_count = max(math.ceil(first * per_request / per_replica), floor)
+    if delay < hours:
+        replica_hours = float(needed.sum()) + min(delay, hours) * first_count
+    else:
+        replica_hours = float(hours * first_count)
+    # The hours that may miss: the fast rises, and the first ``delay`` hours but the first (they saw the first
+    # hour's load, and the first hour's own load is that load).
+    misses = 0
+    if delay > 1:
+        rises = np.concatenate([np.arange(start + 1, min(start + delay, end)), rises])
+    if len(rises):
+        counts = np.ceil(base_rps * profile[np.maximum(rises - delay, start)] * per_request / per_replica)
+        counts = np.maximum(counts, floor).astype(np.intp)
+        misses = int(np.count_nonzero(base_rps * profile[rises] > limits.take(counts - lowest)))
+    return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours,
+                         _predictions(base_rps, start, end, profile_prefix), float(hours),
+                         float(hours - misses), _floor_cost(policy, hours))
 
 
 def _floor_cost(policy: RealtimePolicy, hours: int) -> float:

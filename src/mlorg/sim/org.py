@@ -134,26 +134,26 @@ class OrgSimulation(People, Dispatch):
     # ------------------------------------------------------------------------------- model lifecycle
 
     def _done(self, item: WorkItem, w: Worker) -> None:
-        now = self.env._now
-        if item.kind == "research":
-            self._trained(w, now)
-        elif item.kind == "retraining":
+        now, kind = self.env._now, item.kind
+        if kind == "productionisation":  # the commonest first: a version's two tasks, then research
+            self._log((now, "productionised", item.model.id, w.id, ""))  # self.log, inline: once a version
+            self.governance.productionised(item)
+        elif kind == "retraining":
             model = item.model
-            self._log((now, "retrained", model.id, w.id, ""))  # self.log, inline: once a version
+            self._log((now, "retrained", model.id, w.id, ""))
             if model.is_live:
                 share = self.version_effort_share
                 self.enqueue(WorkItem(kind="productionisation", base_effort=model.draws.effort() * share,
                                       model=model, is_version=True))
             else:
                 model.version_pending = False
-        elif item.kind == "productionisation":
-            self._log((now, "productionised", item.model.id, w.id, ""))
-            self.governance.productionised(item)
-        elif item.kind == "governance":
+        elif kind == "research":
+            self._trained(w, now)
+        elif kind == "governance":
             self.governance.done(item)
-        elif item.kind == "incident":
+        elif kind == "incident":
             self.incidents.step_done(item)
-        elif item.kind == "platform":
+        elif kind == "platform":
             self.platform.done(item)
 
     def _trained(self, w: Worker, now: float) -> None:
@@ -205,7 +205,7 @@ class OrgSimulation(People, Dispatch):
 
     def new_version(self, model: Model) -> None:
         """A new version of a live model goes live: it ends what the old version suffered, and may bring defects."""
-        if self.serving:
+        if self.serving and model.serving_mode == "edge":  # only a rollout to devices costs anything at once
             model.serving_cost += self.serving.deployed(model.serving_mode, replaces_a_version=model.versions_live > 0)
         model.versions_live += 1
         self.deploys += 1

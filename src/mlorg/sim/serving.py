@@ -14,8 +14,9 @@ import numpy as np
 
 from mlorg.rng import LazyGenerator, Sampler, Streams
 from mlorg.scenario import Scenario
-from mlorg.serving.fleet import RealtimePolicy, ServingTotals, SloTable, WindowExtremes, realtime_totals
+from mlorg.serving.fleet import RealtimePolicy, ServingTotals, SloTable, realtime_totals
 from mlorg.serving.instances import load_instances
+from mlorg.serving.profile_index import ProfileIndex
 from mlorg.serving.traffic import hourly_profile
 from mlorg.sim.portfolio import ModelTraits
 
@@ -62,7 +63,7 @@ class ServingLedger:
         self.hours = math.ceil(self.horizon_hours)
         self.profile = hourly_profile(realtime, self.hours, self.streams.generator("serving/spikes"))
         self.profile_prefix = np.concatenate([[0.0], np.cumsum(self.profile)])
-        self.profile_extremes = WindowExtremes(self.profile)
+        self.profile_index = ProfileIndex(self.profile)
         # One policy per model class (its service time, instance and concurrency, or the [serving.realtime]
         # defaults), and one SLO table per service time: classes that serve alike share it.
         self.policies: list[RealtimePolicy] = []
@@ -138,7 +139,7 @@ class ServingLedger:
         end = max(start, min(math.ceil(until), self.hours))
         if mode == "realtime":
             totals = realtime_totals(level, start, end, self.profile, self.profile_prefix, self.policies[class_index],
-                                     self.tables[class_index], self.profile_extremes)
+                                     self.tables[class_index], self.profile_index)
         elif mode == "batch":
             days = (end - start) / 24.0
             totals = ServingTotals(cost_usd=days * self.batch_cost_per_day(level), predictions=level * days,
