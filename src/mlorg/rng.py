@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from functools import partial
 
 import numpy as np
 
@@ -41,15 +40,32 @@ class Streams:
     def sampler(self, name: str, distribution: Distribution) -> Sampler:
         """A sampler of the stream ``name``, whose generator is made at its first draw: making one costs about
         12 µs, and a third of a run's samplers are never drawn from (or draw a constant)."""
-        return Sampler(None, distribution, make_generator=partial(self.generator, name))
+        return Sampler(None, distribution, make_generator=NamedStream(self, name))
 
     def uniforms(self, name: str) -> Uniforms:
         """The stream ``name``'s uniform draws, one at a time (see :class:`Uniforms`)."""
-        return Uniforms(partial(self.generator, name))
+        return Uniforms(NamedStream(self, name))
 
     def lazy_generator(self, name: str) -> LazyGenerator:
         """The stream ``name``'s generator, made at its first use (for streams that many runs never draw from)."""
-        return LazyGenerator(partial(self.generator, name))
+        return LazyGenerator(NamedStream(self, name))
+
+
+class NamedStream:
+    """Makes the stream ``name``'s generator when called: ``partial(streams.generator, name)`` in one object rather
+    than three (a run holds thousands of these until their first draw, and the collector walks each object)."""
+
+    __slots__ = ("streams", "name")
+
+    def __init__(self, streams: Streams, name: str):
+        self.streams, self.name = streams, name
+
+    def __call__(self) -> np.random.Generator:
+        return self.streams.generator(self.name)
+
+
+# The buffer of a sampler that has drawn nothing yet: shared, and never added to (a full block replaces it).
+_NO_DRAWS: list[float] = []
 
 
 class Uniforms:
@@ -60,16 +76,16 @@ class Uniforms:
     __slots__ = ("_make", "_generator", "_buffer")
 
     def __init__(self, make: Callable[[], np.random.Generator]):
-        self._make = make
+        self._make: Callable[[], np.random.Generator] | None = make
         self._generator: np.random.Generator | None = None
-        self._buffer: list[float] = []
+        self._buffer = _NO_DRAWS
 
     def random(self) -> float:
         try:
             return self._buffer.pop()
         except IndexError:  # once every _BLOCK draws
             if self._generator is None:
-                self._generator = self._make()
+                self._generator, self._make = self._make(), None
             self._buffer = self._generator.random(_BLOCK).tolist()
             self._buffer.reverse()
             return self._buffer.pop()
@@ -86,7 +102,7 @@ class LazyGenerator:
 
     def __getattr__(self, name: str):
         if self._generator is None:
-            self._generator = self._make()
+            self._generator, self._make = self._make(), None
         return getattr(self._generator, name)
 
 
@@ -103,12 +119,12 @@ class Sampler:
         self._generator = generator
         self._make_generator = make_generator
         self.distribution = distribution
-        self._buffer: list[float] = []
+        self._buffer = _NO_DRAWS
 
     @property
     def generator(self) -> np.random.Generator:
         if self._generator is None:
-            self._generator = self._make_generator()
+            self._generator, self._make_generator = self._make_generator(), None
         return self._generator
 
     def __call__(self) -> float:

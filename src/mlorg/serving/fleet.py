@@ -7,8 +7,11 @@ the p99 SLO if its load is at most the largest rate at which ``replicas × concu
 the p99 response time within the SLO (:class:`SloTable`).
 
 Most models never leave their minimum replica count and meet the SLO at their peak, so
-:func:`realtime_totals` first checks the window's peak and only builds per-hour arrays for the models that
-scale or may miss the SLO; both paths give the same totals.
+:func:`realtime_totals` first checks the window's peak (in two lookups, with the caller's
+:class:`~mlorg.serving.profile_index.ProfileIndex`) and only works through the hours of the models that scale or
+may miss the SLO. Of those, a model whose fleets keep their SLO limits well above the load they were scaled for can
+miss it only where the load rises faster than that headroom: its replica counts are summed in place and only those
+hours checked (:func:`_scaled_by_rises`). Every path gives the same totals as an hour-by-hour loop.
 """
 
 from __future__ import annotations

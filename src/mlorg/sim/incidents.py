@@ -144,6 +144,8 @@ class IncidentProcess:
         incident = Incident(model=model, cause=cause, onset=now, loss_per_hour=model.traits.value_per_hour * share,
                             accrued_to=now)
         self.incidents.append(incident)
+        if not model.open_incidents:
+            model.open_incidents = []
         model.open_incidents.append(incident)
         sim.log("drift", model.id, detail=cause)
         detection = self.monitors_for(model).detect(

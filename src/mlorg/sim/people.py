@@ -116,7 +116,7 @@ class People:
         w.activity, w.item, w.since, w.task_hours = item.kind, item, now, hours
         w.load_share, w.support_split = share, loads.support_split[w.role]
         w.end = end = now + hours
-        # The clock's after(hours, w.resume), inline: this runs for every task (hours > 0, so no check needed).
+        # The clock's after(hours, w.resume), inline: this runs for every task (hours >= 0 always: no check).
         w.state, w.expect = "working", (number := next(self.env._eid))
         heappush(self.env._queue, (end, NORMAL, number, w.resume))
 
