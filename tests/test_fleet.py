@@ -193,8 +193,11 @@ def test_totals_with_the_profile_index_are_the_totals_without():
                                      ProfileIndex(profile))
         assert with_index == realtime_totals(base_rps, start, end, profile, prefix(profile), policy, table)
         assert_totals_equal(with_index, brute_force(base_rps, start, end, profile, policy, table))
-        by_rises += fleet._scaled_by_rises(base_rps, start, end, profile, prefix(profile), policy, table,
-                                           ProfileIndex(profile)) is not None if end > start else 0
+        if end > start and not policy.fixed_replicas:
+            seen = profile[start:max(end - policy.reaction_delay_hours, start + 1)]
+            by_rises += fleet._scaled_by_rises(base_rps, start, end, profile, prefix(profile), policy, table,
+                                               ProfileIndex(profile), base_rps * float(seen.min()),
+                                               base_rps * float(seen.max())) is not None
     assert by_rises >= 50  # the cases reached the path that checks only the rises
     profile = np.ones(10)
     with pytest.raises(ValueError, match="index"):

@@ -235,12 +235,8 @@ def _hourly(base_rps: float, start: int, end: int, profile: np.ndarray, profile_
     hours = end - start
     if hours == 0:
         return ServingTotals()
-    if policy.fixed_replicas <= 0:
-        totals = _scaled_by_rises(base_rps, start, end, profile, profile_prefix, policy, table, index)
-        if totals is not None:
-            return totals
-    load = base_rps * np.asarray(profile[start:end], dtype=float)
     if policy.fixed_replicas > 0:
+        load = base_rps * np.asarray(profile[start:end], dtype=float)
         replicas = np.zeros(hours, dtype=np.intp)  # as indices into the limits of the one count
         lowest, replica_hours = policy.fixed_replicas, float(policy.fixed_replicas * hours)
         limits = table.limits(lowest, lowest, policy.concurrency)
@@ -249,6 +245,11 @@ def _hourly(base_rps: float, start: int, end: int, profile: np.ndarray, profile_
         # are the window's but its last ``delay`` hours (and at least its first).
         seen = start, max(end - policy.reaction_delay_hours, start + 1)
         seen_lowest, seen_highest = base_rps * index.min(*seen), base_rps * index.max(*seen)
+        totals = _scaled_by_rises(base_rps, start, end, profile, profile_prefix, policy, table, index, seen_lowest,
+                                  seen_highest)
+        if totals is not None:
+            return totals
+        load = base_rps * np.asarray(profile[start:end], dtype=float)
         replicas, replica_hours, lowest, limits = _autoscaled(load, seen_lowest, seen_highest, policy, table)
         replicas -= lowest  # the counts are not needed again: they become indices into the limits, in place
     return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours,
@@ -257,10 +258,11 @@ def _hourly(base_rps: float, start: int, end: int, profile: np.ndarray, profile_
 
 
 def _scaled_by_rises(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
-                     policy: RealtimePolicy, table: SloTable,
-                     index: ProfileIndex | WindowPasses) -> ServingTotals | None:
-    """:func:`_hourly`'s totals for an autoscaled model, with the SLO checked only in the hours where the load rises
-    fast; None where that does not hold, and the caller takes the hours one by one.
+                     policy: RealtimePolicy, table: SloTable, index: ProfileIndex | WindowPasses, seen_lowest: float,
+                     top: float) -> ServingTotals | None:
+    """:func:`_hourly`'s totals for an autoscaled model (the lowest and highest loads it saw given), with the SLO
+    checked only in the hours where the load rises fast; None where that does not hold, and the caller takes the
+    hours one by one.
 
     The autoscaler gives hour h at least r = ⌈load_seen × per_request / per_replica⌉ replicas, so the load it saw is
     at most r's load at the target utilisation, B(r) = r × per_replica / per_request. When every count's SLO limit is
@@ -271,9 +273,7 @@ def _scaled_by_rises(base_rps: float, start: int, end: int, profile: np.ndarray,
     delay = policy.reaction_delay_hours
     floor, ceiling = policy.floor_replicas, max(policy.max_replicas, policy.floor_replicas)
     per_request, per_replica = policy.service_ms / 1000.0, policy.concurrency * policy.target_utilisation
-    seen = start, max(end - delay, start + 1)
-    least = math.ceil(base_rps * index.min(*seen) * per_request / per_replica)
-    most = math.ceil(base_rps * index.max(*seen) * per_request / per_replica)
+    least, most = math.ceil(seen_lowest * per_request / per_replica), math.ceil(top * per_request / per_replica)
     if most > ceiling:
         return None
     lowest, highest = min(max(least, floor), ceiling), max(most, floor)

@@ -16,6 +16,9 @@ from collections import deque
 from mlorg.scenario import ROLES
 from mlorg.sim.entities import NAN, Worker, WorkItem
 
+# The queues a free person looks at after productionisation, most urgent first, each with the skill it needs.
+AFTER_PRODUCTIONISATION = (("retraining", "retraining"), ("governance", "research"), ("platform", "platform"))
+
 
 class Dispatch:
     """The queues and the hand-over of work, as part of :class:`mlorg.sim.org.OrgSimulation` (which holds the
@@ -37,21 +40,12 @@ class Dispatch:
             item = self._pop(queue)
             if item is not None:
                 return item
-        queue = queues["retraining"]
-        if queue and eff["retraining"] > 0:
-            item = self._pop(queue)
-            if item is not None:
-                return item
-        queue = queues["governance"]
-        if queue and eff["research"] > 0:
-            item = self._pop(queue)
-            if item is not None:
-                return item
-        queue = queues["platform"]
-        if queue and eff["platform"] > 0:
-            item = self._pop(queue)
-            if item is not None:
-                return item
+        for kind, skill in AFTER_PRODUCTIONISATION:
+            queue = queues[kind]
+            if queue and eff[skill] > 0:
+                item = self._pop(queue)
+                if item is not None:
+                    return item
         if eff["research"] > 0:
             return WorkItem(kind="research", base_effort=w.research(), effort=NAN)
         return None
