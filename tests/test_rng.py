@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from mlorg.rng import Sampler, Streams, distribution_moments
+from mlorg.rng import Sampler, Streams, _name_key, _uint32_words, distribution_moments
 from mlorg.scenario import Distribution
 
 
@@ -69,6 +69,22 @@ def test_stream_keys_do_not_depend_on_pythons_hash_seed():
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
         outputs.add(done.stdout)
     assert outputs == {repr(Streams(3, 1).generator("research/data_scientist/0").random()) + "\n"}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 2**32 - 1, 2**32, 2**70 + 3, 2**140 + 1])
+@pytest.mark.parametrize("replication", [0, 3, 2**32 + 9])
+def test_a_streams_generator_is_numpys_generator_for_its_seed_sequence(seed, replication):
+    # Streams.generator assembles SeedSequence's words itself; it must give the generator numpy's spawn key gives.
+    streams = Streams(seed, replication)
+    for name in ("research/data_scientist/0", "governance/ml_engineer/12", "", "x" * 300):
+        expected = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replication, _name_key(name))))
+        assert streams.generator(name).bit_generator.state == expected.bit_generator.state
+
+
+def test_integer_words_are_seed_sequences_words():
+    from numpy.random.bit_generator import _coerce_to_uint32_array  # numpy's own splitting, to compare with
+    for n in (0, 1, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**64 - 1, 2**64, 2**96 + 2**33 + 5):
+        assert _uint32_words(n) == _coerce_to_uint32_array(n).tolist()
 
 
 @pytest.mark.parametrize(("seed", "replication", "message"), [

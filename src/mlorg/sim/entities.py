@@ -83,7 +83,7 @@ class Model:
     id: int
     trained_at: float
     trained_by: int
-    draws: ModelDraws
+    draws: ModelDraws | None  # the trainer's draws while the run lasts; None after it
     traits: ModelTraits
     live_at: float = NAN
     serving_at: float = NAN  # first served real users: its A/B test began, or it went live without one

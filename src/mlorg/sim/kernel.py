@@ -8,6 +8,12 @@ to resume — was most of the kernel's cost. Every entry keeps the key SimPy wou
 priority, SimPy's insertion count), taken at the same moment SimPy takes it, so every callback, task end and
 interrupt happens in exactly the order and at exactly the time SimPy would give it, and the event count is SimPy's.
 
+Work handed over is a zero-delay call (SimPy's ``event.succeed()``), due after everything already due now: such
+calls wait in a first-in-first-out line beside the heap rather than in it. Their keys (now, normal priority, rising
+insertion counts) are already in order there, and the loop takes whichever of the line's first and the heap's first
+has the lower key, so the order is the heap's own; a heap of thousands of calls months ahead made each of them cost a
+push and a pop down a dozen levels.
+
 A callback is called with its entry's insertion number. A person remembers the number of the one call that may
 still move them on; a call that an interrupt overtook finds another number and does nothing, as a SimPy event that
 lost its process's callback does.
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import math
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -38,6 +45,7 @@ class Clock(simpy.Environment):
     def __init__(self, until: float = math.inf) -> None:
         super().__init__()
         self.until = until  # the horizon: nothing at or after it ever runs
+        self._due_now: deque[tuple] = deque()  # zero-delay calls, in key order (see the module's docstring)
 
     def call_at(self, time: float, callback: Callback) -> None:
         """Call ``callback`` at ``time`` (now, if that has passed), where ``timeout(delay).callbacks`` would call it:
@@ -65,7 +73,10 @@ class Clock(simpy.Environment):
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         number = next(self._eid)
-        heappush(self._queue, (self._now + delay, NORMAL, number, callback))
+        if delay == 0.0:
+            self._due_now.append((self._now, NORMAL, number, callback))
+        else:
+            heappush(self._queue, (self._now + delay, NORMAL, number, callback))
         return number
 
     def urgent(self, callback: Callback) -> int:
@@ -74,6 +85,11 @@ class Clock(simpy.Environment):
         number = next(self._eid)
         heappush(self._queue, (self._now, URGENT, number, callback))
         return number
+
+    def discard(self) -> None:
+        """Drop every call still pending (the run is over)."""
+        self._queue.clear()
+        self._due_now.clear()
 
     def count_event(self) -> None:
         """Count an event SimPy would schedule with nothing to run: a process that ends."""
@@ -87,9 +103,12 @@ class Clock(simpy.Environment):
         stop = simpy.Event(self)  # before all regular events at ``until``, as in SimPy
         stop._ok, stop._value = True, None
         self.schedule(stop, URGENT, until - self._now)
-        queue = self._queue
+        queue, due_now = self._queue, self._due_now
         while True:
-            self._now, _, number, entry = heappop(queue)
+            if due_now and not queue[0] < due_now[0]:  # the lower key first: no two keys are equal
+                self._now, _, number, entry = due_now.popleft()
+            else:
+                self._now, _, number, entry = heappop(queue)
             kind = entry.__class__
             if kind is partial or kind is MethodType or not isinstance(entry, simpy.Event):
                 entry(number)

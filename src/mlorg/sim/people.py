@@ -174,6 +174,7 @@ class People:
         """The person leaves: their process ends (an event SimPy counts)."""
         self._leave(w)
         w.alive = False
+        w.resume = None  # a cycle (the person and their call) that would keep their draws until a collector pass
         self.env.count_event()
 
     def _book(self, w: Worker, elapsed: float) -> None:
