@@ -192,33 +192,52 @@ def realtime_totals(base_rps: float, start: int, end: int, profile: np.ndarray, 
     ``profile_prefix`` is ``np.concatenate([[0.0], np.cumsum(profile)])``, and ``index`` (optional) is
     ``ProfileIndex(profile)``, both built once by the caller. When the replica count cannot change within the
     window (fixed, or the peak needs no more than the minimum) the totals come from the peak alone; otherwise from
-    per-hour arrays (:func:`_per_hour_totals`).
+    per-hour arrays (:func:`_per_hour_totals`). A caller with many models on the same profile and policy keeps a
+    :class:`RealtimeFleet` instead.
     """
-    start, end = _check_call(base_rps, start, end, profile, profile_prefix, policy, table)
-    if start == end:
-        return ServingTotals()
-    if index is None:
-        index = WindowPasses(profile)
-    elif len(index) != len(profile):
-        raise ValueError(f"index: built for a profile of {len(index)} hours, but the profile has {len(profile)}")
-    hours = end - start
-    predictions = _predictions(base_rps, start, end, profile_prefix)
-    peak = base_rps * index.max(start, end)  # == max(base_rps × window): rounding is monotone
-    if policy.fixed_replicas > 0:
-        replicas = policy.fixed_replicas
-    elif (math.ceil(_replicas_needed(peak, policy)) <= policy.floor_replicas
-          and _floor_meets_slo(peak, policy, table)):
-        replicas = policy.floor_replicas
-    else:
-        return _hourly(base_rps, start, end, profile, profile_prefix, policy, table, index)
-    threshold = table.max_rps(replicas * policy.concurrency)
-    if peak <= threshold:
-        meeting = hours
-    else:
-        meeting = int(np.count_nonzero(base_rps * profile[start:end] <= threshold))
-    replica_hours = float(replicas * hours)
-    return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours, predictions, float(hours),
-                         float(meeting), _floor_cost(policy, hours))
+    return RealtimeFleet(profile, profile_prefix, policy, table, index).totals(base_rps, start, end)
+
+
+class RealtimeFleet:
+    """:func:`realtime_totals` for the models of one policy on one profile: the profile, its prefix sums and index,
+    the policy and its SLO table are checked once here (a large run settles thousands of models against the same
+    ones, and checking them at each took a fifth of the settling), and :meth:`totals` checks only the model's."""
+
+    def __init__(self, profile: np.ndarray, profile_prefix: np.ndarray, policy: RealtimePolicy, table: SloTable,
+                 index: ProfileIndex | None = None):
+        _check_call(0.0, 0, 0, profile, profile_prefix, policy, table)
+        if index is None:
+            index = WindowPasses(profile)
+        elif len(index) != len(profile):
+            raise ValueError(f"index: built for a profile of {len(index)} hours, but the profile has {len(profile)}")
+        self.profile, self.profile_prefix, self.policy, self.table, self.index = (
+            profile, profile_prefix, policy, table, index)
+
+    def totals(self, base_rps: float, start: int, end: int) -> ServingTotals:
+        """The totals of one model of ``base_rps`` live over the whole hours [start, end)."""
+        start, end = _check_window(base_rps, start, end, len(self.profile))
+        if start == end:
+            return ServingTotals()
+        profile, profile_prefix, policy, table, index = (
+            self.profile, self.profile_prefix, self.policy, self.table, self.index)
+        hours = end - start
+        predictions = _predictions(base_rps, start, end, profile_prefix)
+        peak = base_rps * index.max(start, end)  # == max(base_rps × window): rounding is monotone
+        if policy.fixed_replicas > 0:
+            replicas = policy.fixed_replicas
+        elif (math.ceil(_replicas_needed(peak, policy)) <= policy.floor_replicas
+              and _floor_meets_slo(peak, policy, table)):
+            replicas = policy.floor_replicas
+        else:
+            return _hourly(base_rps, start, end, profile, profile_prefix, policy, table, index)
+        threshold = table.max_rps(replicas * policy.concurrency)
+        if peak <= threshold:
+            meeting = hours
+        else:
+            meeting = int(np.count_nonzero(base_rps * profile[start:end] <= threshold))
+        replica_hours = float(replicas * hours)
+        return ServingTotals(replica_hours * policy.usd_per_hour, replica_hours, predictions, float(hours),
+                             float(meeting), _floor_cost(policy, hours))
 
 
 def _per_hour_totals(base_rps: float, start: int, end: int, profile: np.ndarray, profile_prefix: np.ndarray,
@@ -386,6 +405,22 @@ def _predictions(base_rps: float, start: int, end: int, profile_prefix: np.ndarr
 
 
 def _check_call(base_rps, start, end, profile, profile_prefix, policy, table) -> tuple[int, int]:
+    if np.ndim(profile) != 1:
+        raise ValueError("profile: must be a one-dimensional array of hourly load multipliers")
+    start, end = _check_window(base_rps, start, end, len(profile))
+    if np.ndim(profile_prefix) != 1 or len(profile_prefix) != len(profile) + 1:
+        raise ValueError("profile_prefix: must be np.concatenate([[0.0], np.cumsum(profile)]), one longer "
+                         "than profile")
+    if (table.service != policy.service_seconds or table.slo_p99_ms != policy.slo_p99_ms
+            or table.overhead_ms != policy.overhead_ms):
+        raise ValueError(f"table: built for service {table.service_ms} ms, SLO {table.slo_p99_ms} ms and overhead "
+                         f"{table.overhead_ms} ms, but the policy has {policy.service_ms} ms, {policy.slo_p99_ms} ms "
+                         f"and {policy.overhead_ms} ms")
+    return start, end
+
+
+def _check_window(base_rps, start, end, hours: int) -> tuple[int, int]:
+    """One model's arguments: its level, and a window of whole hours within the profile's ``hours``."""
     if not (math.isfinite(base_rps) and base_rps >= 0):
         raise ValueError(f"base_rps: {base_rps!r} is not allowed; must be finite and >= 0")
     for name, value in (("start", start), ("end", end)):
@@ -396,18 +431,8 @@ def _check_call(base_rps, start, end, profile, profile_prefix, policy, table) ->
         raise ValueError(f"start: {start!r} is not allowed; must be >= 0")
     if start > end:
         raise ValueError(f"start: {start!r} is not allowed; must be <= end ({end!r})")
-    if np.ndim(profile) != 1:
-        raise ValueError("profile: must be a one-dimensional array of hourly load multipliers")
-    if end > len(profile):
-        raise ValueError(f"end: {end!r} is not allowed; must be <= len(profile) ({len(profile)})")
-    if np.ndim(profile_prefix) != 1 or len(profile_prefix) != len(profile) + 1:
-        raise ValueError("profile_prefix: must be np.concatenate([[0.0], np.cumsum(profile)]), one longer "
-                         "than profile")
-    if (table.service != policy.service_seconds or table.slo_p99_ms != policy.slo_p99_ms
-            or table.overhead_ms != policy.overhead_ms):
-        raise ValueError(f"table: built for service {table.service_ms} ms, SLO {table.slo_p99_ms} ms and overhead "
-                         f"{table.overhead_ms} ms, but the policy has {policy.service_ms} ms, {policy.slo_p99_ms} ms "
-                         f"and {policy.overhead_ms} ms")
+    if end > hours:
+        raise ValueError(f"end: {end!r} is not allowed; must be <= len(profile) ({hours})")
     return start, end
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from mlorg.rng import LazyGenerator, Sampler, Streams
 from mlorg.scenario import Scenario
-from mlorg.serving.fleet import RealtimePolicy, ServingTotals, SloTable, realtime_totals
+from mlorg.serving.fleet import RealtimeFleet, RealtimePolicy, ServingTotals, SloTable
 from mlorg.serving.instances import load_instances
 from mlorg.serving.profile_index import ProfileIndex
 from mlorg.serving.traffic import hourly_profile
@@ -80,6 +80,8 @@ class ServingLedger:
                 service_cv=realtime.service_cv, overhead_ms=realtime.overhead_ms)
             self.policies.append(policy)
             self.tables.append(shared_slo_table(policy))
+        self.fleets = [RealtimeFleet(self.profile, self.profile_prefix, policy, table, self.profile_index)
+                       for policy, table in zip(self.policies, self.tables, strict=True)]
         batch_instance = instances[serving.batch.instance]
         self.batch_vcpu, self.batch_usd_per_hour = batch_instance.vcpu, batch_instance.usd_per_hour
         self.cutoffs = (serving.realtime_share, serving.realtime_share + serving.batch_share)
@@ -138,8 +140,7 @@ class ServingLedger:
         start = min(math.ceil(live_at), self.hours)
         end = max(start, min(math.ceil(until), self.hours))
         if mode == "realtime":
-            totals = realtime_totals(level, start, end, self.profile, self.profile_prefix, self.policies[class_index],
-                                     self.tables[class_index], self.profile_index)
+            totals = self.fleets[class_index].totals(level, start, end)
         elif mode == "batch":
             days = (end - start) / 24.0
             totals = ServingTotals(cost_usd=days * self.batch_cost_per_day(level), predictions=level * days,
