@@ -1,4 +1,5 @@
-"""Vectorised serving totals of real-time models (mlorg.serving.fleet) against M/M/c theory and a plain loop."""
+"""Vectorised serving totals of real-time models (mlorg.serving.fleet) and their SLO limits (mlorg.serving.slo)
+against M/M/c theory and a plain loop."""
 
 from __future__ import annotations
 
@@ -19,14 +20,9 @@ from mlorg.serving.analytic import (
     mmc_response_tail,
     mmc_response_tail_array,
 )
-from mlorg.serving.fleet import (
-    RealtimePolicy,
-    ServingTotals,
-    SloTable,
-    _per_hour_totals,
-    realtime_totals,
-)
+from mlorg.serving.fleet import ServingTotals, _per_hour_totals, realtime_totals
 from mlorg.serving.profile_index import ProfileIndex, WindowPasses
+from mlorg.serving.slo import RealtimePolicy, SloTable
 
 SERVICE_MS = (2.0, 5.0, 20.0)
 SLO_MS = (8.0, 50.0, 200.0)  # 8 ms is below the p99 of even 2 ms service (2 · ln 100 ≈ 9.2 ms): never met

@@ -13,8 +13,9 @@ import pytest
 from mlorg.results import compare, mean_ci, replicate, simulate
 from mlorg.rng import Streams
 from mlorg.scenario import Distribution, ScenarioError, load, validate
-from mlorg.serving.fleet import RealtimePolicy, SloTable, realtime_totals
+from mlorg.serving.fleet import realtime_totals
 from mlorg.serving.instances import load_instances
+from mlorg.serving.slo import RealtimePolicy, SloTable
 from mlorg.serving.traffic import hourly_profile
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

@@ -14,9 +14,10 @@ import numpy as np
 
 from mlorg.rng import LazyGenerator, Sampler, Streams
 from mlorg.scenario import Scenario
-from mlorg.serving.fleet import RealtimeFleet, RealtimePolicy, ServingTotals, SloTable
+from mlorg.serving.fleet import RealtimeFleet, ServingTotals
 from mlorg.serving.instances import load_instances
 from mlorg.serving.profile_index import ProfileIndex
+from mlorg.serving.slo import RealtimePolicy, SloTable
 from mlorg.serving.traffic import hourly_profile
 from mlorg.sim.portfolio import ModelTraits
 
