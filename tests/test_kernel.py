@@ -3,7 +3,8 @@
 The organisation simulator's people are state machines driven by the kernel's callbacks (``after``, ``urgent``,
 ``call_at``), each remembering the number of the one call that may still move it on. Here the same two workers —
 tasks, idle waits for a signal, interrupts at tied times, one leaving — run as SimPy processes and as such state
-machines, and must leave the same trace and count the same events.
+machines, and must leave the same trace and count the same events. Calls that make calls of every kind, at tied
+times, must run in SimPy's order; and a run must let go of its working state as it ends.
 """
 
 from __future__ import annotations
@@ -260,3 +261,16 @@ def test_a_run_leaves_nothing_for_the_cyclic_collector(name):
         gc.enable()
     assert len(out.models) > 0 and out.event_count > 200
     assert left == []
+
+
+def test_a_simulation_runs_once():
+    from pathlib import Path
+
+    from mlorg.scenario import load
+    from mlorg.sim import OrgSimulation
+
+    scenario = load(Path(__file__).resolve().parents[1] / "scenarios" / "first_mle.toml").replace(horizon_days=60.0)
+    simulation = OrgSimulation(scenario, seed=1)
+    assert simulation.run().event_count > 0
+    with pytest.raises(RuntimeError, match="^this simulation has run: make another to run again$"):
+        simulation.run()

@@ -47,7 +47,8 @@ WORK_KINDS = ("productionisation", "retraining", "governance", "platform", "inci
 
 
 class OrgSimulation(People, Dispatch):
-    """One replication of a scenario. ``OrgSimulation(s, seed).run()`` returns a :class:`SimOutput`."""
+    """One replication of a scenario. ``OrgSimulation(s, seed).run()`` returns a :class:`SimOutput`; a simulation
+    runs once, and lets go of its working state as it returns."""
 
     def __init__(self, scenario: Scenario, seed: int = 0, replication: int = 0):
         self.s = scenario
@@ -103,6 +104,8 @@ class OrgSimulation(People, Dispatch):
     # ---------------------------------------------------------------------------------------- set-up
 
     def run(self) -> SimOutput:
+        if not self.__dict__:
+            raise RuntimeError("this simulation has run: make another to run again")
         s = self.s
         with collector_paused():  # from the first hire: a large organisation's set-up makes thousands of objects
             self.platform.start()
