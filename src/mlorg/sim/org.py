@@ -274,8 +274,8 @@ class OrgSimulation(People, Dispatch):
 
         People, the clock's pending calls and the simulator's parts refer to one another in cycles, which only the
         cyclic collector frees: a large run left a quarter of a million objects for it, and the pass that freed them
-        took longer than a run's worth of events. The models keep their records but drop their draws (the run's
-        random streams)."""
+        some runs later took a third as long as a run, while the memory they held slowed the runs in between. The
+        models keep their records but drop their draws (the run's random streams)."""
         for worker in self.workers.values():
             worker.resume = None
         for model in self.models:
