@@ -65,7 +65,7 @@ class RealtimeFleet:
 
     def __init__(self, profile: np.ndarray, profile_prefix: np.ndarray, policy: RealtimePolicy, table: SloTable,
                  index: ProfileIndex | None = None):
-        _check_call(0.0, 0, 0, profile, profile_prefix, policy, table)
+        _check_shared(profile, profile_prefix, policy, table)
         if index is None:
             index = WindowPasses(profile)
         elif len(index) != len(profile):
@@ -265,9 +265,14 @@ def _predictions(base_rps: float, start: int, end: int, profile_prefix: np.ndarr
 
 
 def _check_call(base_rps, start, end, profile, profile_prefix, policy, table) -> tuple[int, int]:
+    _check_shared(profile, profile_prefix, policy, table)
+    return _check_window(base_rps, start, end, len(profile))
+
+
+def _check_shared(profile, profile_prefix, policy, table) -> None:
+    """What every model on one profile and policy shares: the profile, its prefix sums, the policy's SLO table."""
     if np.ndim(profile) != 1:
         raise ValueError("profile: must be a one-dimensional array of hourly load multipliers")
-    start, end = _check_window(base_rps, start, end, len(profile))
     if np.ndim(profile_prefix) != 1 or len(profile_prefix) != len(profile) + 1:
         raise ValueError("profile_prefix: must be np.concatenate([[0.0], np.cumsum(profile)]), one longer "
                          "than profile")
@@ -276,7 +281,6 @@ def _check_call(base_rps, start, end, profile, profile_prefix, policy, table) ->
         raise ValueError(f"table: built for service {table.service_ms} ms, SLO {table.slo_p99_ms} ms and overhead "
                          f"{table.overhead_ms} ms, but the policy has {policy.service_ms} ms, {policy.slo_p99_ms} ms "
                          f"and {policy.overhead_ms} ms")
-    return start, end
 
 
 def _check_window(base_rps, start, end, hours: int) -> tuple[int, int]:
